@@ -1,0 +1,1 @@
+"""The Midjourney bot's protocol on top of the generic Discord client."""
