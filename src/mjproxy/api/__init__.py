@@ -1,1 +1,1 @@
-"""api layer."""
+"""HTTP faces: thin adapters from wire formats to engine use cases."""

@@ -33,7 +33,7 @@ class IllegalTransition(Exception):
 
 
 def can_transition(current: TaskStatus, target: TaskStatus) -> bool:
-    return current == target and not current.is_terminal or target in _ALLOWED[current]
+    return (current == target and not current.is_terminal) or target in _ALLOWED[current]
 
 
 def transition(task: Task, target: TaskStatus) -> bool:

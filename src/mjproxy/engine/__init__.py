@@ -1,1 +1,1 @@
-"""engine layer."""
+"""Use cases, scheduling, correlation, timeouts and the event bus."""

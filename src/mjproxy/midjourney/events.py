@@ -52,6 +52,8 @@ class JobKind(StrEnum):
     UPSCALE = "upscale"  # "Image #N" or "Upscaled (…) by"
     ZOOM = "zoom"
     PAN = "pan"
+    DESCRIBE = "describe"  # describe result: JobCompleted.content = the embed description (4 keycap prompts)
+    SHORTEN = "shorten"  # shorten result: JobCompleted.content = the embed description (5 keycap options)
     UNKNOWN = "unknown"
 
 

@@ -1,1 +1,1 @@
-"""notify layer."""
+"""Subscribers of the event bus that tell the outside world: webhook delivery."""

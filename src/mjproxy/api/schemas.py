@@ -1,0 +1,60 @@
+"""Wire models of the midjourney-proxy dialect (requests; responses are the Task JSON and SubmitResultVO)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..engine.service import SubmitResult
+
+
+class AccountFilterIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    channelId: str | None = None
+    instanceId: str | None = None
+    modes: list[Literal["FAST", "RELAX", "TURBO"]] | None = None
+    remark: str | None = None
+    remix: bool | None = None
+    remixAutoConsidered: bool | None = None
+
+
+class SubmitCommon(BaseModel):
+    state: str | None = Field(None, max_length=4096)
+    notifyHook: str | None = Field(None, max_length=2000)
+
+    @field_validator("notifyHook")
+    @classmethod
+    def _hook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class ImagineIn(SubmitCommon):
+    prompt: str | None = Field(None, description="The prompt, with any Midjourney parameters (--ar 16:9 …)")
+    botType: Literal["MID_JOURNEY", "NIJI_JOURNEY"] = "MID_JOURNEY"
+    accountFilter: AccountFilterIn | None = None
+    base64Array: list[str] | None = None
+    base64: str | None = None
+
+
+class IdsIn(BaseModel):
+    ids: list[str] | None = None
+
+
+class SubmitResultOut(BaseModel):
+    code: int = Field(description="1 submitted, 3 not found, 4 validation error, 21 modal, 22 queued, "
+                                  "23 queue full, 24 banned prompt")
+    description: str
+    result: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, result: SubmitResult) -> SubmitResultOut:
+        return cls(code=int(result.code), description=result.description, result=result.result,
+                   properties=result.properties)

@@ -1,0 +1,179 @@
+"""Configuration: a TOML file plus ``MJPROXY_`` environment overrides (``__`` separates nested keys).
+
+Precedence, highest first: explicit keyword arguments, environment variables, the TOML file, defaults.
+The file comes from ``mjproxy serve --config PATH`` or the ``MJPROXY_CONFIG`` variable.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    api_secret: str = ""
+    notify_hook: str = ""  # global callback used when a request names none
+    notify_timeout_seconds: float = Field(10.0, gt=0)
+    max_body_bytes: int = Field(25 * 1024 * 1024, gt=0)
+
+
+class StorageSettings(BaseModel):
+    database_url: str = "sqlite+aiosqlite:///data/mjproxy.db"
+    data_dir: str = "data"
+
+
+class DiscordSettings(BaseModel):
+    api_base: str = "https://discord.com"
+    gateway_url: str = "wss://gateway.discord.gg"
+    cdn_base: str = ""  # rewrite https://cdn.discordapp.com in image URLs to this base when set
+    api_version: int = Field(9, ge=6, le=10)
+    compress: bool = True
+
+    @field_validator("api_base", "gateway_url", "cdn_base")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+class AccountSettings(BaseModel):
+    name: str = ""
+    guild_id: str
+    channel_id: str
+    user_token: str
+    user_agent: str = DEFAULT_USER_AGENT
+    core_size: int = Field(3, ge=1, le=50)
+    queue_size: int = Field(10, ge=0, le=1000)
+    timeout_minutes: float = Field(5, gt=0)
+    enabled: bool = True
+
+    @field_validator("guild_id", "channel_id")
+    @classmethod
+    def _snowflake(cls, value: str) -> str:
+        value = str(value).strip()
+        if not value.isdigit():
+            raise ValueError("must be a Discord id (digits only)")
+        return value
+
+    @field_validator("user_token")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _default_name(self) -> AccountSettings:
+        if not self.name:
+            self.name = self.channel_id
+        return self
+
+
+class EngineSettings(BaseModel):
+    timeout_sweep_seconds: float = Field(5.0, gt=0)
+    banned_words: list[str] = Field(default_factory=list)
+    max_prompt_length: int = Field(4000, ge=1)
+
+
+class SandboxSettings(BaseModel):
+    """The built-in emulator, started when no account is configured."""
+
+    enabled: Literal["auto", "always", "never"] = "auto"
+    port: int = Field(0, ge=0, le=65535)
+    job_duration_seconds: float = Field(6.0, ge=0)
+
+
+class LoggingSettings(BaseModel):
+    level: str = "INFO"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MJPROXY_", env_nested_delimiter="__", extra="forbid")
+
+    server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)  # type: ignore[arg-type]
+    accounts: list[AccountSettings] = Field(default_factory=list)
+    engine: EngineSettings = Field(default_factory=EngineSettings)  # type: ignore[arg-type]
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)  # type: ignore[arg-type]
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @model_validator(mode="after")
+    def _unique_channels(self) -> Settings:
+        seen: set[str] = set()
+        for index, account in enumerate(self.accounts):
+            if account.channel_id in seen:
+                raise ValueError(f"accounts.{index}.channel_id {account.channel_id} is used twice")
+            seen.add(account.channel_id)
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the TOML file named by ``MJPROXY_CONFIG`` (set by the CLI's ``--config``)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("MJPROXY_CONFIG")
+        if not path:
+            return {}
+        return _read_toml(Path(path))
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the operator: one line naming the key."""
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
+
+
+def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Load and validate the configuration, turning any problem into a single clear ConfigError."""
+    if config_path is not None:
+        os.environ["MJPROXY_CONFIG"] = str(config_path)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except ValueError as exc:  # raised by env parsing of complex values
+        raise ConfigError(f"invalid configuration: {exc}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(root)"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{key}: {message}")
+    return "invalid configuration: " + "; ".join(problems)

@@ -1,0 +1,87 @@
+"""Injected REST faults (429s, 5xx) for reliability tests: the next `count` matching calls fail."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import Response
+
+HTML_5XX = "<html><head><title>{status}</title></head><body><h1>{status} Bad Gateway</h1></body></html>"
+
+
+@dataclass
+class Fault:
+    pattern: str | re.Pattern[str]
+    status: int
+    remaining: int
+    retry_after: float
+    scope: str
+    body: Any
+    method: str | None
+
+    def matches(self, method: str, route: str) -> bool:
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        if isinstance(self.pattern, re.Pattern):
+            return self.pattern.search(route) is not None
+        return route.startswith(self.pattern)
+
+    def response(self) -> Response:
+        if self.status == 429:
+            shared = self.scope == "shared"
+            payload = self.body or {
+                "message": "The resource is being rate limited." if shared else "You are being rate limited.",
+                "retry_after": self.retry_after,
+                "global": self.scope == "global",
+            }
+            headers = {
+                "Retry-After": f"{self.retry_after:g}",
+                "X-RateLimit-Scope": self.scope,
+                "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset-After": f"{self.retry_after:g}",
+            }
+            if self.scope == "global":
+                headers["X-RateLimit-Global"] = "true"
+            return Response(json.dumps(payload), 429, headers=headers, media_type="application/json")
+        if isinstance(self.body, str):
+            return Response(self.body, self.status, media_type="text/html")
+        if self.body is None and self.status >= 500:
+            return Response(HTML_5XX.format(status=self.status), self.status, media_type="text/html")
+        payload = self.body if self.body is not None else {"message": f"{self.status}", "code": 0}
+        return Response(json.dumps(payload), self.status, media_type="application/json")
+
+
+class FaultInjector:
+    def __init__(self) -> None:
+        self.faults: list[Fault] = []
+
+    def inject(
+        self,
+        route: str | re.Pattern[str],
+        status: int = 429,
+        count: int = 1,
+        retry_after: float = 0.2,
+        scope: str = "user",
+        body: Any = None,
+        method: str | None = None,
+    ) -> Fault:
+        """`route` is a prefix of the path after `/api[/vN]` (e.g. "/interactions") or a compiled regex."""
+        fault = Fault(route, status, count, retry_after, scope, body, method)
+        self.faults.append(fault)
+        return fault
+
+    def take(self, method: str, route: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.remaining > 0 and fault.matches(method, route):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def clear(self) -> None:
+        self.faults.clear()

@@ -1,0 +1,206 @@
+"""Use cases behind every HTTP face: submit, fetch, list, and the executor that runs a task."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from ..domain.clock import Clock, now_ms
+from ..domain.ids import TaskIdGenerator
+from ..domain.moderation import find_banned_word
+from ..domain.task import BotType, Task, TaskAction, TaskStatus
+from ..midjourney.errors import SubmitError
+from ..store.repository import TaskRepository
+from .ports import AccountPort
+from .scheduler import NoAccountAvailable, QueueFull, Scheduler
+from .tracker import Tracker
+
+log = logging.getLogger(__name__)
+
+
+class SubmitCode(IntEnum):
+    """midjourney-proxy's SubmitResultVO codes."""
+
+    SUCCESS = 1
+    NOT_FOUND = 3
+    VALIDATION_ERROR = 4
+    FAILURE = 9
+    MODAL = 21
+    IN_QUEUE = 22
+    QUEUE_REJECTED = 23
+    BANNED_PROMPT = 24
+
+
+@dataclass(slots=True)
+class SubmitResult:
+    code: SubmitCode
+    description: str
+    result: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFilter:
+    instance_id: str | None = None  # = channel id
+
+
+@dataclass(frozen=True, slots=True)
+class ImagineRequest:
+    prompt: str
+    bot_type: BotType = BotType.MID_JOURNEY
+    state: str | None = None
+    notify_hook: str | None = None
+    account_filter: AccountFilter | None = None
+    mode: str | None = None  # "fast" | "relax" | "turbo" from a path prefix
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLimits:
+    max_prompt_length: int = 4000
+    banned_words: tuple[str, ...] = ()
+    default_notify_hook: str | None = None
+
+
+class TaskService:
+    def __init__(self, repo: TaskRepository, tracker: Tracker, scheduler: Scheduler, clock: Clock,
+                 limits: EngineLimits, ids: TaskIdGenerator | None = None) -> None:
+        self._repo = repo
+        self._tracker = tracker
+        self._scheduler = scheduler
+        self._clock = clock
+        self._limits = limits
+        self._ids = ids or TaskIdGenerator()
+
+    # -- submit ------------------------------------------------------------------------------
+    def validate_prompt(self, prompt: str) -> SubmitResult | None:
+        if not prompt:
+            return SubmitResult(SubmitCode.VALIDATION_ERROR, "prompt is required")
+        if len(prompt) > self._limits.max_prompt_length:
+            return SubmitResult(SubmitCode.VALIDATION_ERROR,
+                                f"prompt is too long: {len(prompt)} characters, at most "
+                                f"{self._limits.max_prompt_length} allowed")
+        banned = find_banned_word(prompt, self._limits.banned_words)
+        if banned is not None:
+            return SubmitResult(SubmitCode.BANNED_PROMPT, "prompt may contain a banned word",
+                                properties={"promptEn": prompt, "bannedWord": banned})
+        return None
+
+    async def submit_imagine(self, request: ImagineRequest) -> SubmitResult:
+        prompt = request.prompt.strip()
+        problem = self.validate_prompt(prompt)
+        if problem is not None:
+            return problem
+        task = Task(
+            id=self._ids.next(), action=TaskAction.IMAGINE, bot_type=request.bot_type,
+            prompt=prompt, prompt_en=prompt, description=f"/imagine {prompt}", state=request.state,
+            notify_hook=request.notify_hook or self._limits.default_notify_hook,
+            submit_time=now_ms(self._clock),
+        )
+        if request.mode:
+            task.extra["mode"] = request.mode
+        return await self._place(task, request.account_filter)
+
+    async def _place(self, task: Task, account_filter: AccountFilter | None) -> SubmitResult:
+        instance = account_filter.instance_id if account_filter else None
+        try:
+            queue = self._scheduler.choose(account_id=instance)
+        except NoAccountAvailable as exc:
+            return SubmitResult(SubmitCode.NOT_FOUND, f"no available account: {exc}")
+        except QueueFull as exc:
+            return SubmitResult(SubmitCode.QUEUE_REJECTED, "queue is full, please try again later",
+                                properties={"discordInstanceId": exc.account_id})
+        task.account_id = queue.account.id
+        await self._repo.insert(task)
+        self._tracker.track(task, timeout_minutes=queue.account.timeout_minutes)
+        try:
+            # The queue may have filled while the insert awaited; enqueue re-checks capacity.
+            placement = self._scheduler.enqueue(queue, task)
+        except QueueFull:
+            self._tracker.untrack(task)
+            await self._repo.delete(task.id)  # like midjourney-proxy, a rejected task is not kept
+            return SubmitResult(SubmitCode.QUEUE_REJECTED, "queue is full, please try again later",
+                                properties={"discordInstanceId": queue.account.id})
+        properties = {"discordInstanceId": placement.account_id}
+        if placement.waiting_ahead == 0:
+            return SubmitResult(SubmitCode.SUCCESS, "Submitted successfully", task.id, properties)
+        properties["numberOfQueues"] = placement.waiting_ahead
+        return SubmitResult(SubmitCode.IN_QUEUE, f"In queue, {placement.waiting_ahead} task(s) ahead",
+                            task.id, properties)
+
+    # -- execution ---------------------------------------------------------------------------
+    async def execute(self, account: AccountPort, task: Task) -> None:
+        """Run a task on its account: send the interaction; the tracker takes it from there."""
+
+        async def assign(nonce: str) -> None:
+            await self._tracker.assign_nonce(task.id, nonce)
+
+        try:
+            if task.action == TaskAction.IMAGINE:
+                await account.imagine(task.prompt_en, assign)
+            else:
+                raise SubmitError(f"action {task.action.value} is not supported yet")
+        except SubmitError as exc:
+            await self._tracker.fail(task.id, exc.reason, category="submit")
+            return
+        except Exception as exc:
+            log.exception("submitting task %s failed unexpectedly", task.id)
+            await self._tracker.fail(task.id, f"[Internal Server Error] {type(exc).__name__}: {exc}")
+            return
+        await self._tracker.mark_submitted(task.id)
+
+    # -- queries -----------------------------------------------------------------------------
+    async def get(self, task_id: str) -> Task | None:
+        return self._tracker.live(task_id) or await self._repo.get(task_id)
+
+    async def get_many(self, ids: Sequence[str]) -> list[Task]:
+        stored = {t.id: t for t in await self._repo.get_many(ids)}
+        result = []
+        for task_id in dict.fromkeys(ids):
+            task = self._tracker.live(task_id) or stored.get(task_id)
+            if task is not None:
+                result.append(task)
+        return result
+
+    async def list_page(self, *, offset: int, limit: int) -> tuple[list[Task], int]:
+        tasks = await self._repo.list_page(offset=offset, limit=limit)
+        total = await self._repo.count()
+        return [self._tracker.live(t.id) or t for t in tasks], total
+
+    def queue(self) -> list[Task]:
+        return self._scheduler.snapshot()
+
+    # -- restart -----------------------------------------------------------------------------
+    async def recover(self, accounts: Callable[[str], AccountPort | None]) -> int:
+        """Take back every unfinished task after a restart: requeue or resume tracking, never drop."""
+        recovered = 0
+        for task in await self._repo.list_unfinished():
+            account = accounts(task.account_id or "")
+            if account is None:
+                await self._fail_stored(task, "the account that ran this task is no longer configured")
+                continue
+            queue = self._scheduler.queue_of(account.id)
+            if queue is None:
+                continue
+            if task.status == TaskStatus.MODAL:
+                continue  # waits for the client's modal submit; holds no slot
+            self._tracker.track(task, timeout_minutes=account.timeout_minutes)
+            if task.status == TaskStatus.NOT_START and task.nonce is None:
+                self._scheduler.enqueue_recovered(queue, task)
+            else:
+                # It may have reached Discord: never send it twice. Keep watching it; the gateway
+                # replay or the timeout settles it.
+                if task.deadline_ms is None:
+                    task.deadline_ms = now_ms(self._clock) + int(account.timeout_minutes * 60_000)
+                self._scheduler.adopt(queue, task)
+            recovered += 1
+        return recovered
+
+    async def _fail_stored(self, task: Task, reason: str) -> None:
+        task.status = TaskStatus.FAILURE
+        task.fail_reason = reason
+        task.progress = ""
+        task.finish_time = now_ms(self._clock)
+        await self._repo.update(task)

@@ -1,0 +1,53 @@
+"""Logging set-up with a last line of defence for DESIGN invariant 6: known secrets are redacted."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from .domain.secrets import mask_secret
+
+
+class RedactSecrets(logging.Filter):
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def add(self, secret: str) -> None:
+        if secret and len(secret) >= 6 and secret not in self._secrets:
+            self._secrets.append(secret)
+            self._secrets.sort(key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for secret in self._secrets:
+            if secret in redacted:
+                redacted = redacted.replace(secret, mask_secret(secret))
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_redactor = RedactSecrets(())
+
+
+def configure_logging(level: str, secrets: Iterable[str] = ()) -> RedactSecrets:
+    for secret in secrets:
+        _redactor.add(secret)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(_redactor)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    return _redactor
+
+
+def redactor() -> RedactSecrets:
+    return _redactor

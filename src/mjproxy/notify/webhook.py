@@ -1,0 +1,71 @@
+"""Notify hooks: POST the full Task JSON to the task's hook on every change.
+
+Delivery is in order per task (one sender per task at a time) and concurrent across tasks. This is the
+simple, best-effort delivery of midjourney-proxy (one attempt, failures logged); the durable outbox
+with retries and signatures replaces it later without changing what subscribers see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Any
+
+import httpx
+
+from ..engine.events import EventBus, TaskChanged
+
+log = logging.getLogger(__name__)
+
+
+class WebhookNotifier:
+    def __init__(self, bus: EventBus, *, timeout_seconds: float = 10.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._client = httpx.AsyncClient(timeout=timeout_seconds, transport=transport,
+                                         headers={"User-Agent": "mjproxy-notify/1"})
+        self._pending: dict[str, deque[tuple[str, dict[str, Any]]]] = {}
+        self._senders: set[asyncio.Task[None]] = set()
+        self._unsubscribe = bus.subscribe(self._on_change)
+        self.delivered = 0
+        self.failed = 0
+
+    def _on_change(self, event: TaskChanged) -> None:
+        hook = event.snapshot["properties"].get("notifyHook")
+        if not hook or event.status == "NOT_START":
+            return
+        queue = self._pending.get(event.task_id)
+        if queue is not None:
+            queue.append((hook, event.snapshot))
+            return
+        self._pending[event.task_id] = deque([(hook, event.snapshot)])
+        sender = asyncio.get_running_loop().create_task(self._send_all(event.task_id))
+        self._senders.add(sender)
+        sender.add_done_callback(self._senders.discard)
+
+    async def _send_all(self, task_id: str) -> None:
+        queue = self._pending[task_id]
+        try:
+            while queue:
+                hook, body = queue.popleft()
+                await self._send(hook, body)
+        finally:
+            self._pending.pop(task_id, None)
+
+    async def _send(self, hook: str, body: dict[str, Any]) -> None:
+        try:
+            response = await self._client.post(hook, json=body)
+            if response.status_code >= 300:
+                self.failed += 1
+                log.warning("notify hook for task %s answered %s", body["id"], response.status_code)
+            else:
+                self.delivered += 1
+        except httpx.HTTPError as exc:
+            self.failed += 1
+            log.warning("notify hook for task %s failed: %s", body["id"], type(exc).__name__)
+
+    async def aclose(self) -> None:
+        self._unsubscribe()
+        if self._senders:
+            await asyncio.wait(self._senders, timeout=5)
+        await self._client.aclose()

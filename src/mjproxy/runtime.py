@@ -1,0 +1,185 @@
+"""Builds and runs everything from the configuration: store, engine, accounts, notifier, sandbox."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import AccountSettings, DiscordSettings, Settings
+from .domain.account import AccountState
+from .domain.clock import Clock, SystemClock
+from .domain.ids import SnowflakeGenerator
+from .domain.task import Task
+from .engine.events import EventBus
+from .engine.ports import AccountPort
+from .engine.scheduler import Scheduler
+from .engine.service import EngineLimits, TaskService
+from .engine.timeouts import TimeoutSweeper
+from .engine.tracker import Tracker
+from .midjourney.account import AccountRuntime, AccountSpec, DiscordEndpoints
+from .midjourney.events import AccountEvent
+from .notify.webhook import WebhookNotifier
+from .store.database import Database
+from .store.repository import SqlTaskRepository
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+log = logging.getLogger(__name__)
+
+DISCORD_CDN = "https://cdn.discordapp.com"
+
+
+def make_url_rewriter(cdn_base: str) -> Any:
+    if not cdn_base:
+        return None
+
+    def rewrite(url: str) -> str:
+        return cdn_base + url[len(DISCORD_CDN):] if url.startswith(DISCORD_CDN) else url
+
+    return rewrite
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.bus = EventBus()
+        self.emulator: Emulator | None = None
+        self.accounts: dict[str, AccountRuntime] = {}
+        self._snowflakes = SnowflakeGenerator()
+        self._db: Database | None = None
+        self._service: TaskService | None = None
+        self._tracker: Tracker | None = None
+        self._scheduler: Scheduler | None = None
+        self._sweeper: TimeoutSweeper | None = None
+        self._notifier: WebhookNotifier | None = None
+
+    @property
+    def service(self) -> TaskService:
+        if self._service is None:
+            raise RuntimeError("the runtime is not started")
+        return self._service
+
+    @property
+    def tracker(self) -> Tracker:
+        if self._tracker is None:
+            raise RuntimeError("the runtime is not started")
+        return self._tracker
+
+    @property
+    def sandbox(self) -> bool:
+        mode = self.settings.sandbox.enabled
+        return mode == "always" or (mode == "auto" and not self.settings.accounts)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        discord = self.settings.discord
+        account_settings = [a for a in self.settings.accounts if a.enabled]
+        if self.sandbox:
+            discord, account_settings = await self._start_sandbox()
+        Path(self.settings.storage.data_dir).mkdir(parents=True, exist_ok=True)
+        self._db = await Database.connect(self.settings.storage.database_url)
+        repo = SqlTaskRepository(self._db, clock=self.clock)
+        engine = self.settings.engine
+        scheduler = Scheduler(executor=lambda account, task: self.service.execute(account, task))
+        tracker = Tracker(repo, self.bus, self.clock, on_finished=scheduler.release,
+                          rewrite_url=make_url_rewriter(discord.cdn_base))
+        limits = EngineLimits(max_prompt_length=engine.max_prompt_length,
+                              banned_words=tuple(engine.banned_words),
+                              default_notify_hook=self.settings.server.notify_hook or None)
+        self._scheduler, self._tracker = scheduler, tracker
+        self._service = TaskService(repo, tracker, scheduler, self.clock, limits)
+        self._notifier = WebhookNotifier(self.bus, timeout_seconds=self.settings.server.notify_timeout_seconds)
+        endpoints = DiscordEndpoints(api_base=discord.api_base, gateway_url=discord.gateway_url,
+                                     api_version=discord.api_version, compress=discord.compress)
+        for spec in account_settings:
+            account = AccountRuntime(_spec(spec), endpoints, sink=self._dispatch, clock=self.clock,
+                                     snowflakes=self._snowflakes)
+            self.accounts[account.id] = account
+            scheduler.register(account)
+        for account in self.accounts.values():
+            await account.start()
+        recovered = await self._service.recover(self._account_port)
+        if recovered:
+            log.info("recovered %d unfinished task(s) from the store", recovered)
+        self._sweeper = TimeoutSweeper(tracker, self.clock, engine.timeout_sweep_seconds)
+        self._sweeper.start()
+
+    async def _start_sandbox(self) -> tuple[DiscordSettings, list[AccountSettings]]:
+        from .emulator import Emulator, EmulatorConfig
+
+        config = EmulatorConfig(job_duration_s=self.settings.sandbox.job_duration_seconds)
+        self.emulator = Emulator(config)
+        await self.emulator.start(host="127.0.0.1", port=self.settings.sandbox.port)
+        sandbox = self.emulator.sandbox
+        log.warning("SANDBOX MODE: no Discord account is configured, so mjproxy runs against its built-in "
+                    "Discord + Midjourney emulator at %s. Images are generated locally; nothing reaches "
+                    "Discord.", self.emulator.base_url)
+        discord = DiscordSettings(api_base=self.emulator.base_url, gateway_url=self.emulator.gateway_url)
+        account = AccountSettings(name="sandbox", guild_id=sandbox.guild_id, channel_id=sandbox.channel_id,
+                                  user_token=sandbox.token)
+        return discord, [account]
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            await self._sweeper.stop()
+        if self._scheduler is not None:
+            await self._scheduler.shutdown()
+        for account in self.accounts.values():
+            await account.stop()
+        if self._notifier is not None:
+            await self._notifier.aclose()
+        if self._db is not None:
+            await self._db.close()
+        if self.emulator is not None:
+            await self.emulator.stop()
+
+    # -- glue ------------------------------------------------------------------------------------
+    async def _dispatch(self, account_id: str, event: AccountEvent) -> None:
+        await self.tracker.handle(account_id, event)
+
+    def _account_port(self, account_id: str) -> AccountPort | None:
+        return self.accounts.get(account_id)
+
+    # -- views -----------------------------------------------------------------------------------
+    def account_health(self) -> list[dict[str, Any]]:
+        result = []
+        for account in self.accounts.values():
+            queue = self._scheduler.queue_of(account.id) if self._scheduler else None
+            result.append({
+                "id": account.id,
+                "name": account.name,
+                "state": account.state.value,
+                "reason": account.state_reason,
+                "since": int(account.state_since * 1000),
+                "running": len(queue.running) if queue else 0,
+                "queued": len(queue.waiting) if queue else 0,
+                "coreSize": account.core_size,
+                "queueSize": account.queue_size,
+                "token": account.masked_token,
+            })
+        return result
+
+    def sandbox_description(self) -> dict[str, Any] | None:
+        if self.emulator is None:
+            return None
+        return {"enabled": True, "emulator": self.emulator.base_url,
+                "note": "built-in Discord + Midjourney emulator; images are generated locally"}
+
+    def live_task_count(self) -> int:
+        return len(self._tracker.live_tasks()) if self._tracker else 0
+
+    def ready_accounts(self) -> list[str]:
+        return [a.id for a in self.accounts.values() if a.state == AccountState.READY]
+
+
+def _spec(settings: AccountSettings) -> AccountSpec:
+    return AccountSpec(name=settings.name, guild_id=settings.guild_id, channel_id=settings.channel_id,
+                       user_token=settings.user_token, user_agent=settings.user_agent,
+                       core_size=settings.core_size, queue_size=settings.queue_size,
+                       timeout_minutes=settings.timeout_minutes)
+
+
+__all__ = ["Runtime", "Task"]

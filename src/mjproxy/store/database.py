@@ -1,0 +1,225 @@
+"""One AsyncEngine per process, its SQLite tuning, migrations at startup, and read/write sessions.
+
+Repositories never open connections themselves: they ask for ``read()`` or ``write()`` so that the
+dialect-specific concurrency policy lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from mjproxy.store.migrations import upgrade
+
+# The in-loop reader (see InLoopReader) must never stall the event loop for long; past this it gives
+# up and the query goes the ordinary async way.
+IN_LOOP_BUSY_TIMEOUT_MS = 50
+
+# How long a SQLite connection waits for another *process* holding the write lock before failing
+# with "database is locked". Writers inside this process never wait here: see Database.write.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _is_memory(database: str | None) -> bool:
+    return not database or database == ":memory:" or "mode=memory" in database
+
+
+def _ensure_parent_dir(database: str) -> None:
+    # A fresh install points at data/mjproxy.db; sqlite would fail with "unable to open database file".
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(memory: bool) -> list[str]:
+    pragmas = [
+        # NORMAL is durable in WAL mode except for the last transactions on power loss, and avoids an
+        # fsync per commit - which matters because every progress update is a commit.
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    ]
+    if not memory:
+        # WAL: readers never block the writer nor each other, which the fetch endpoint relies on.
+        pragmas.insert(0, "PRAGMA journal_mode=WAL")
+    return pragmas
+
+
+class InLoopReader:
+    """Single-row indexed lookups on a plain sqlite3 connection, run directly on the event loop.
+
+    Why: through aiosqlite every query is several hand-offs to its worker thread and back, about
+    300 µs of mostly thread wake-ups on a small machine, while the lookup itself (a primary-key
+    probe on a WAL database whose pages are cached) costs ~15 µs. The fetch endpoint has to sustain
+    thousands of lookups a second, so for those - and only those - blocking the loop for microseconds
+    is far cheaper than not blocking it. WAL readers never wait for the writer; should SQLite still
+    report busy, the caller falls back to the async path rather than stall the loop. Anything that
+    can scan (lists, counts) stays on the async path.
+    """
+
+    def __init__(self, path: str, dialect: sa.Dialect) -> None:
+        # Autocommit (isolation_level=None): each SELECT reads the latest committed snapshot and no
+        # read transaction is left open to pin the WAL. query_only: this connection cannot write.
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute(f"PRAGMA busy_timeout={IN_LOOP_BUSY_TIMEOUT_MS}")
+        self._conn.execute("PRAGMA query_only=ON")
+        self._dialect = dialect
+        self._compiled: dict[int, tuple[sa.Executable, str, sa.engine.Compiled]] = {}
+
+    def scalar(self, statement: sa.Executable, params: Mapping[str, Any]) -> Any:
+        """First column of the first row, or None. Raises sqlite3.Error on busy / locked."""
+        entry = self._compiled.get(id(statement))
+        if entry is None:
+            compiled = statement.compile(dialect=self._dialect)
+            # The statement is kept in the entry so its id() cannot be reused by another object.
+            entry = self._compiled[id(statement)] = (statement, compiled.string, compiled)
+        _, sql, compiled = entry
+        bound = compiled.construct_params(dict(params))
+        positions = compiled.positiontup or ()
+        row = self._conn.execute(sql, [bound[name] for name in positions]).fetchone()
+        return None if row is None else row[0]
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class Database:
+    """The process's connection to the store. Create with ``await Database.connect(url)``."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        schema_version: int,
+        *,
+        serialise_reads: bool = False,
+        in_loop_reader: InLoopReader | None = None,
+    ) -> None:
+        self._engine = engine
+        self._in_loop_reader = in_loop_reader
+        self._schema_version = schema_version
+        # SQLite has one writer per database. Serialising this process's writes on an asyncio.Lock
+        # turns lock contention into a cheap FIFO wait on the event loop instead of threads spinning
+        # in sqlite's busy handler (and, with several pooled connections, "database is locked" once
+        # busy_timeout runs out under load). Transactions are one statement or one batch, so the lock
+        # is held for well under a millisecond. PostgreSQL has row locks and gets no lock here.
+        self._write_lock: asyncio.Lock | None = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        )
+        # In-memory SQLite shares one connection (StaticPool). Two coroutines interleaving on it
+        # would share a transaction - a read's rollback-on-return could undo a write in flight - so
+        # there every access takes the lock.
+        self._serialise_reads = serialise_reads
+
+    @classmethod
+    async def connect(cls, url: str, *, echo: bool = False) -> Database:
+        """Open the engine, tune SQLite, and migrate the schema (refusing a newer one)."""
+        parsed = make_url(url)
+        kwargs: dict[str, Any] = {"echo": echo}
+        is_sqlite = parsed.get_backend_name() == "sqlite"
+        memory = is_sqlite and _is_memory(parsed.database)
+        if is_sqlite and memory:
+            kwargs["poolclass"] = StaticPool  # one connection, or each session would see its own empty DB
+        elif is_sqlite and parsed.database and not parsed.database.startswith("file:"):
+            await asyncio.to_thread(_ensure_parent_dir, parsed.database)
+
+        engine = create_async_engine(parsed, **kwargs)
+        if is_sqlite:
+            pragmas = _sqlite_pragmas(memory)
+
+            @sa.event.listens_for(engine.sync_engine, "connect")
+            def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                try:
+                    for pragma in pragmas:
+                        cursor.execute(pragma)
+                finally:
+                    cursor.close()
+
+        reader: InLoopReader | None = None
+        try:
+            version = await _migrate(engine)
+            if is_sqlite and not memory and parsed.database and not parsed.database.startswith("file:"):
+                reader = InLoopReader(str(Path(parsed.database).expanduser()), engine.dialect)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine, version, serialise_reads=memory, in_loop_reader=reader)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
+    def dialect_name(self) -> str:
+        return self._engine.dialect.name
+
+    @property
+    def schema_version(self) -> int:
+        return self._schema_version
+
+    async def scalar(self, statement: sa.Executable, params: Mapping[str, Any]) -> Any:
+        """First column of the first row of a query that hits a unique index, or None.
+
+        Only for single-row indexed lookups: on file-backed SQLite it runs on the event loop itself
+        (see InLoopReader).
+        """
+        if self._in_loop_reader is not None:
+            try:
+                return self._in_loop_reader.scalar(statement, params)
+            except sqlite3.OperationalError:
+                pass  # busy or locked: take the async path, which may wait without blocking the loop
+        async with self.read() as conn:
+            return (await conn.execute(statement, dict(params))).scalar()
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for queries. Nothing is committed; do not write through it."""
+        if self._serialise_reads and self._write_lock is not None:
+            async with self._write_lock, self._engine.connect() as conn:
+                yield conn
+        else:
+            async with self._engine.connect() as conn:
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction, committed on success and rolled back on error.
+
+        Keep the body short - statements only, no awaiting other I/O - because on SQLite it holds the
+        process-wide write lock.
+        """
+        if self._write_lock is not None:
+            async with self._write_lock, self._engine.begin() as conn:
+                yield conn
+        else:
+            async with self._engine.begin() as conn:
+                yield conn
+
+    async def close(self) -> None:
+        if self._in_loop_reader is not None:
+            self._in_loop_reader.close()
+            self._in_loop_reader = None
+        await self._engine.dispose()
+
+
+async def _migrate(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # pysqlite does not open a transaction before DDL; BEGIN IMMEDIATE makes the whole
+            # migration atomic and takes the write lock up front, so two processes starting on the
+            # same file cannot both migrate.
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            version = await conn.run_sync(upgrade)
+        except BaseException:
+            await conn.rollback()
+            raise
+        await conn.commit()
+        return version

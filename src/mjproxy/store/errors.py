@@ -1,0 +1,31 @@
+"""The store's exception tree: callers catch these, never a driver's or SQLAlchemy's own errors."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base of every error the persistence layer raises on purpose."""
+
+
+class SchemaTooNewError(StoreError):
+    """The database was migrated by a newer mjproxy; running older code on it could corrupt it."""
+
+    def __init__(self, database_version: int, code_version: int) -> None:
+        super().__init__(
+            f"database schema version {database_version} is newer than the {code_version} this mjproxy "
+            f"understands; upgrade mjproxy or point it at another database"
+        )
+        self.database_version = database_version
+        self.code_version = code_version
+
+
+class TaskNotFound(StoreError, LookupError):
+    """An update addressed a task whose row no longer exists (deleted, or never inserted)."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"task {task_id} is not in the store")
+        self.task_id = task_id
+
+
+class TaskConflict(StoreError):
+    """An insert collided with a stored task: same id, or a nonce already used (nonces are unique)."""

@@ -1,0 +1,94 @@
+"""Versioned schema: an ordered list of migrations, applied in one transaction at startup.
+
+A fresh database is created straight from ``schema.metadata`` (migration 1, the baseline) and stamped
+with the latest version, so the baseline never has to be frozen in time. An existing database runs
+only the migrations newer than its stamp, in order. A database stamped newer than this code knows is
+refused: older code writing to a newer schema is how data gets silently lost.
+
+To change the schema: edit ``schema.py`` and append a ``Migration`` whose steps bring a database at
+the previous version to the new shape (DDL strings, or callables for dialect-specific or data work).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mjproxy.store import schema
+from mjproxy.store.errors import SchemaTooNewError
+
+Step = str | Callable[[Connection], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    steps: Sequence[Step]
+
+
+def _create_all(conn: Connection) -> None:
+    schema.metadata.create_all(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "tasks and schema_version", (_create_all,)),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+# Arbitrary constant key for pg_advisory_xact_lock: nodes starting together migrate one at a time.
+_PG_MIGRATION_LOCK = 0x6D6A7072
+
+
+def _check_order(migrations: Sequence[Migration]) -> None:
+    versions = [m.version for m in migrations]
+    if versions != list(range(1, len(versions) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, got {versions}")
+
+
+def current_version(conn: Connection) -> int:
+    if not sa.inspect(conn).has_table(schema.schema_version.name):
+        return 0
+    version = conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar_one()
+    return int(version or 0)
+
+
+def _run(conn: Connection, step: Step) -> None:
+    if isinstance(step, str):
+        conn.exec_driver_sql(step)
+    else:
+        step(conn)
+
+
+def _stamp(conn: Connection, migration: Migration) -> None:
+    conn.execute(
+        sa.insert(schema.schema_version).values(
+            version=migration.version, applied_at=int(time.time() * 1000), description=migration.description
+        )
+    )
+
+
+def upgrade(conn: Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database to the latest version; returns it. The caller owns the transaction."""
+    _check_order(migrations)
+    latest = migrations[-1].version
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+    found = current_version(conn)
+    if found > latest:
+        raise SchemaTooNewError(found, latest)
+    if found == 0:
+        for step in migrations[0].steps:  # the baseline creates the current schema in full
+            _run(conn, step)
+        _stamp(conn, migrations[-1])
+        return latest
+    for migration in migrations[found:]:
+        for step in migration.steps:
+            _run(conn, step)
+        _stamp(conn, migration)
+    return latest

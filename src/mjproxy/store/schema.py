@@ -1,0 +1,70 @@
+"""The whole storage schema in one place (arq style): every table and index mjproxy persists.
+
+SQLAlchemy Core ``Table`` objects rather than ORM classes: the repository reads one ``data`` column
+and decodes JSON itself, so ORM identity maps and object hydration would be pure overhead on the
+hottest path (``GET /mj/task/{id}/fetch``). Core also renders portable DDL, so the same metadata
+creates the schema on SQLite today and PostgreSQL tomorrow.
+
+Changing anything here means adding a migration in ``migrations.py`` and bumping nothing else: a
+fresh database is created from this metadata directly and stamped with the latest version.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    # Deterministic constraint names, so later migrations can drop or alter them by name on any dialect.
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    # One row per applied migration; the current version is the maximum.
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("applied_at", sa.BigInteger, nullable=False),  # epoch ms
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    # 16-digit time-ordered ids (epoch ms + counter) of equal length: ordering by id is ordering by
+    # submission, so "newest first" is an index walk on the primary key, no sort.
+    sa.Column("id", sa.String(32), primary_key=True),
+    # Projections of ``data`` that queries filter or sort on. They are written by the codec on every
+    # insert/update from the same Task, so they cannot drift from ``data``.
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("account_id", sa.String(64)),
+    sa.Column("submit_time", sa.BigInteger, nullable=False),  # epoch ms
+    sa.Column("nonce", sa.String(32)),
+    sa.Column("parent_id", sa.String(32)),
+    sa.Column("message_id", sa.String(32)),
+    sa.Column("message_hash", sa.String(64)),
+    sa.Column("owner", sa.String(64)),  # API key / tenant, for per-key isolation
+    sa.Column("updated_at", sa.BigInteger, nullable=False),  # epoch ms
+    # Kept as a column (not only in data) so a conditional "WHERE version = :seen" update can be added
+    # for optimistic locking across nodes without a migration.
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    # The complete task as JSON text: new Task fields need no migration. Plain TEXT (not the JSON type)
+    # so the hot read path does exactly one json.loads and no type-processor round trip.
+    sa.Column("data", sa.Text, nullable=False),
+    # Composite with id where a filter is followed by "newest first", so SQLite walks one index in order.
+    sa.Index(None, "status", "id"),
+    sa.Index(None, "owner", "id"),
+    sa.Index(None, "account_id", "status"),
+    sa.Index(None, "action"),
+    sa.Index(None, "submit_time"),
+    # Unique but nullable: NULLs never collide on SQLite or PostgreSQL, and a reused nonce is a bug.
+    sa.Index(None, "nonce", unique=True),
+    sa.Index(None, "parent_id"),
+    sa.Index(None, "message_id"),
+    sa.Index(None, "message_hash"),
+    sa.Index(None, "updated_at"),
+)
