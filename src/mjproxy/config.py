@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_USER_AGENT = (
@@ -20,7 +20,12 @@ DEFAULT_USER_AGENT = (
 )
 
 
-class ServerSettings(BaseModel):
+class _Section(BaseModel):
+    # A misspelt key is an error, never silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     api_secret: str = ""
@@ -29,12 +34,12 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(25 * 1024 * 1024, gt=0)
 
 
-class StorageSettings(BaseModel):
+class StorageSettings(_Section):
     database_url: str = "sqlite+aiosqlite:///data/mjproxy.db"
     data_dir: str = "data"
 
 
-class DiscordSettings(BaseModel):
+class DiscordSettings(_Section):
     api_base: str = "https://discord.com"
     gateway_url: str = "wss://gateway.discord.gg"
     cdn_base: str = ""  # rewrite https://cdn.discordapp.com in image URLs to this base when set
@@ -47,7 +52,7 @@ class DiscordSettings(BaseModel):
         return value.rstrip("/")
 
 
-class AccountSettings(BaseModel):
+class AccountSettings(_Section):
     name: str = ""
     guild_id: str
     channel_id: str
@@ -81,13 +86,13 @@ class AccountSettings(BaseModel):
         return self
 
 
-class EngineSettings(BaseModel):
+class EngineSettings(_Section):
     timeout_sweep_seconds: float = Field(5.0, gt=0)
     banned_words: list[str] = Field(default_factory=list)
     max_prompt_length: int = Field(4000, ge=1)
 
 
-class SandboxSettings(BaseModel):
+class SandboxSettings(_Section):
     """The built-in emulator, started when no account is configured."""
 
     enabled: Literal["auto", "always", "never"] = "auto"
@@ -95,7 +100,7 @@ class SandboxSettings(BaseModel):
     job_duration_seconds: float = Field(6.0, ge=0)
 
 
-class LoggingSettings(BaseModel):
+class LoggingSettings(_Section):
     level: str = "INFO"
 
 

@@ -105,6 +105,10 @@ _JOB_KINDS = frozenset(
 )
 
 
+_UPSCALE_SUFFIXES = (("_subtle", ButtonKind.UPSCALE_SUBTLE), ("_creative", ButtonKind.UPSCALE_CREATIVE),
+                     ("_2x", ButtonKind.UPSCALE_2X), ("_4x", ButtonKind.UPSCALE_4X))
+
+
 def _job_kind(token: str) -> tuple[ButtonKind, PanDirection | None]:
     if token in _JOB_TOKENS:
         return _JOB_TOKENS[token], None
@@ -116,8 +120,7 @@ def _job_kind(token: str) -> tuple[ButtonKind, PanDirection | None]:
     if token.startswith("animate_"):
         return ButtonKind.ANIMATE, None
     if token.startswith("upsample_"):
-        for suffix, kind in (("_subtle", ButtonKind.UPSCALE_SUBTLE), ("_creative", ButtonKind.UPSCALE_CREATIVE),
-                             ("_2x", ButtonKind.UPSCALE_2X), ("_4x", ButtonKind.UPSCALE_4X)):
+        for suffix, kind in _UPSCALE_SUFFIXES:
             if token.endswith(suffix):
                 return kind, None
         return ButtonKind.UPSCALE_OTHER, None
@@ -130,11 +133,12 @@ def _int(text: str) -> int | None:
 
 def _parse_job(raw: str, rest: list[str]) -> ParsedCustomId:
     # MJ::JOB::<token>::<index>::<hash>[::SOLO]
-    if len(rest) not in (3, 4) or (len(rest) == 4 and rest[3] != SOLO) or _int(rest[1]) is None or not rest[2]:
+    well_formed = len(rest) == 3 or (len(rest) == 4 and rest[3] == SOLO)
+    if not well_formed or _int(rest[1]) is None or not rest[2]:
         return ParsedCustomId(ButtonKind.OTHER, raw)
     kind, direction = _job_kind(rest[0])
-    return ParsedCustomId(kind, raw, job_hash=rest[2], index=_int(rest[1]), token=rest[0], direction=direction,
-                          solo=len(rest) == 4)
+    return ParsedCustomId(kind, raw, job_hash=rest[2], index=_int(rest[1]), token=rest[0],
+                          direction=direction, solo=len(rest) == 4)
 
 
 def _parse_indexed_solo(raw: str, kind: ButtonKind, rest: list[str]) -> ParsedCustomId:
@@ -357,8 +361,8 @@ def task_action_for(parsed: ParsedCustomId) -> TaskAction | None:
 
 _ALWAYS_MODAL = frozenset({ButtonKind.CUSTOM_ZOOM, ButtonKind.VARY_REGION, ButtonKind.PIC_READER,
                            ButtonKind.PROMPT_ANALYZER})
-_REMIX_MODAL = frozenset({ButtonKind.VARIATION, ButtonKind.VARY_STRONG, ButtonKind.VARY_SUBTLE, ButtonKind.PAN,
-                          ButtonKind.REROLL, ButtonKind.ANIMATE})
+_REMIX_MODAL = frozenset({ButtonKind.VARIATION, ButtonKind.VARY_STRONG, ButtonKind.VARY_SUBTLE,
+                          ButtonKind.PAN, ButtonKind.REROLL, ButtonKind.ANIMATE})
 
 
 def requires_modal(parsed: ParsedCustomId, remix: bool) -> bool:

@@ -66,6 +66,7 @@ class EmulatorConfig(BaseModel):
     banned_words: list[str] = Field(default_factory=lambda: ["bannedword", "gore"])
     trigger_embeds: dict[str, str] = Field(default_factory=dict)  # prompt phrase -> embed kind (content.EMBEDS)
     error_embeds_ephemeral: bool = True
+    notice_message_type: int = 20  # error/queue notices are CHAT_INPUT_COMMAND replies (§17)
 
     # --- images ------------------------------------------------------------------------------------
     grid_size: int = Field(1024, ge=64, le=4096)

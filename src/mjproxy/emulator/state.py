@@ -202,10 +202,7 @@ class WorldState:
 
     def audience(self, channel: Channel) -> list[str]:
         """Human users that receive MESSAGE_* for this channel (bots have no gateway sessions here)."""
-        if channel.guild_id is not None:
-            ids = self.guilds[channel.guild_id].member_ids
-        else:
-            ids = channel.recipient_ids
+        ids = self.guilds[channel.guild_id].member_ids if channel.guild_id is not None else channel.recipient_ids
         return [i for i in ids if i in self.users]
 
     def find_message(self, channel_id: str, message_id: str) -> StoredMessage | None:

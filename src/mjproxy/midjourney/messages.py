@@ -87,8 +87,8 @@ _MODE_STATUS = re.compile(r"^(fast|relaxed|relax|turbo)(, stealth)?$", re.IGNORE
 _PREFIX_VARIATION = re.compile(r"Making variations for image #(\d+) with prompt\s*$")
 _PREFIX_UPSCALE = re.compile(r"Upscaling image #(\d+) with\s*$")
 _IMAGE_N = re.compile(r"^Image #(\d+)$")
-_ACTION = re.compile(r"^(?P<verb>Variations|Remix|Upscaled|Upscaling|Zoom Out|Remaster|Pan (?P<dir>Left|Right|Up|Down))"
-                     r"(?: \((?P<variant>[^()]*)\))? by$")
+_ACTION = re.compile(r"^(?P<verb>Variations|Remix|Upscaled|Upscaling|Zoom Out|Remaster"
+                     r"|Pan (?P<dir>Left|Right|Up|Down))(?: \((?P<variant>[^()]*)\))? by$")
 
 
 def clean_content(content: object) -> str:
@@ -163,8 +163,10 @@ def parse_content(content: object) -> ContentInfo | None:
         return None
     rest = match.group("rest")
     rest_match = _REST.match(rest)
-    action, user, tail = (rest_match.group("action").strip(), rest_match.group("user"), rest_match.group("tail")) \
-        if rest_match else ("", None, rest)
+    if rest_match:
+        action, user, tail = rest_match.group("action").strip(), rest_match.group("user"), rest_match.group("tail")
+    else:
+        action, user, tail = "", None, rest
     kind, index, variant = _kind_from_action(action)
     prefixed = _kind_from_prefix(match.group("prefix"))
     if prefixed and kind is JobKind.IMAGINE:
@@ -398,7 +400,8 @@ _NOTICE_TITLES_CI = {k.lower(): v for k, v in _NOTICE_TITLES.items()}
 
 # Fallback keywords on the title (then description), in priority order.
 _KEYWORDS: tuple[tuple[str, FailureCategory], ...] = (
-    ("banned", _MODERATED), ("denied", _MODERATED), ("filter", _MODERATED), ("community standards", _MODERATED),
+    ("banned", _MODERATED), ("denied", _MODERATED), ("filter", _MODERATED),
+    ("community standards", _MODERATED),
     ("invalid", _INVALID), ("duplicate", _INVALID), ("unrecognized parameter", _INVALID),
     ("queue full", _RETRYABLE), ("error", _RETRYABLE), ("went wrong", _RETRYABLE),
 )
@@ -422,9 +425,9 @@ def _embed(data: object) -> EmbedInfo | None:
     url = _str(image.get("url")) or _str(image.get("proxy_url"))
     attachment = Attachment(url=url, filename=_filename_of(url), proxy_url=_str(image.get("proxy_url")),
                             width=_int(image.get("width")), height=_int(image.get("height"))) if url else None
-    return EmbedInfo(title=(_str(raw.get("title")) or "").strip(), description=_str(raw.get("description")) or "",
-                     color=_int(raw.get("color")), footer=_str(_dict(raw.get("footer")).get("text")),
-                     image=attachment)
+    return EmbedInfo(title=(_str(raw.get("title")) or "").strip(),
+                     description=_str(raw.get("description")) or "", color=_int(raw.get("color")),
+                     footer=_str(_dict(raw.get("footer")).get("text")), image=attachment)
 
 
 def _keyword_category(text: str) -> FailureCategory | None:

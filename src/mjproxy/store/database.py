@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from mjproxy.store.migrations import upgrade
 
@@ -33,9 +35,15 @@ def _is_memory(database: str | None) -> bool:
     return not database or database == ":memory:" or "mode=memory" in database
 
 
+def _file_path(database: str) -> str:
+    # Exactly how SQLAlchemy's pysqlite dialect resolves the file (abspath, no "~" expansion), so the
+    # in-loop reader opens the very file the engine does.
+    return os.path.abspath(database)
+
+
 def _ensure_parent_dir(database: str) -> None:
     # A fresh install points at data/mjproxy.db; sqlite would fail with "unable to open database file".
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    Path(_file_path(database)).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(memory: bool) -> list[str]:
@@ -71,19 +79,20 @@ class InLoopReader:
         self._conn.execute(f"PRAGMA busy_timeout={IN_LOOP_BUSY_TIMEOUT_MS}")
         self._conn.execute("PRAGMA query_only=ON")
         self._dialect = dialect
-        self._compiled: dict[int, tuple[sa.Executable, str, sa.engine.Compiled]] = {}
+        self._compiled: dict[int, tuple[sa.Select[Any], SQLCompiler]] = {}
 
-    def scalar(self, statement: sa.Executable, params: Mapping[str, Any]) -> Any:
+    def scalar(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> Any:
         """First column of the first row, or None. Raises sqlite3.Error on busy / locked."""
         entry = self._compiled.get(id(statement))
         if entry is None:
             compiled = statement.compile(dialect=self._dialect)
+            assert isinstance(compiled, SQLCompiler)
             # The statement is kept in the entry so its id() cannot be reused by another object.
-            entry = self._compiled[id(statement)] = (statement, compiled.string, compiled)
-        _, sql, compiled = entry
+            entry = self._compiled[id(statement)] = (statement, compiled)
+        compiled = entry[1]
         bound = compiled.construct_params(dict(params))
         positions = compiled.positiontup or ()
-        row = self._conn.execute(sql, [bound[name] for name in positions]).fetchone()
+        row = self._conn.execute(compiled.string, [bound[name] for name in positions]).fetchone()
         return None if row is None else row[0]
 
     def close(self) -> None:
@@ -146,7 +155,7 @@ class Database:
         try:
             version = await _migrate(engine)
             if is_sqlite and not memory and parsed.database and not parsed.database.startswith("file:"):
-                reader = InLoopReader(str(Path(parsed.database).expanduser()), engine.dialect)
+                reader = InLoopReader(_file_path(parsed.database), engine.dialect)
         except BaseException:
             await engine.dispose()
             raise
@@ -164,7 +173,7 @@ class Database:
     def schema_version(self) -> int:
         return self._schema_version
 
-    async def scalar(self, statement: sa.Executable, params: Mapping[str, Any]) -> Any:
+    async def scalar(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> Any:
         """First column of the first row of a query that hits a unique index, or None.
 
         Only for single-row indexed lookups: on file-backed SQLite it runs on the event loop itself

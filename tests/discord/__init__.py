@@ -1,0 +1,1 @@
+"""Tests of the generic Discord user client (mjproxy.discord)."""

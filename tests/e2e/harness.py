@@ -1,0 +1,148 @@
+"""End-to-end harness: the real server and the real emulator on free loopback ports, in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mjproxy.api.app import create_app
+from mjproxy.config import Settings
+from mjproxy.emulator import Emulator, SandboxAccount
+from mjproxy.runtime import Runtime
+
+
+async def serve_in_loop(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False,
+                                          lifespan="on"))
+    job = asyncio.get_running_loop().create_task(server.serve())
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if job.done():
+            job.result()  # surfaces the start-up error
+            raise RuntimeError("server stopped during start-up")
+        if time.monotonic() > deadline:
+            raise TimeoutError("server did not start")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, job, port
+
+
+def account_entry(account: SandboxAccount, **overrides: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": account.username, "guild_id": account.guild_id,
+                             "channel_id": account.channel_id, "user_token": account.token}
+    entry.update(overrides)
+    return entry
+
+
+def proxy_settings(emulator: Emulator, tmp_path: Path, *, accounts: list[dict[str, Any]] | None = None,
+                   **sections: dict[str, Any]) -> Settings:
+    data: dict[str, Any] = {
+        "storage": {"database_url": f"sqlite+aiosqlite:///{tmp_path}/mjproxy.db", "data_dir": str(tmp_path)},
+        "discord": {"api_base": emulator.base_url, "gateway_url": emulator.gateway_url},
+        "accounts": accounts if accounts is not None else [account_entry(emulator.sandbox)],
+        "sandbox": {"enabled": "never"},
+        "engine": {"timeout_sweep_seconds": 0.5},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return Settings(**data)
+
+
+@dataclass
+class Proxy:
+    runtime: Runtime
+    server: uvicorn.Server
+    job: asyncio.Task[None]
+    base_url: str
+    client: httpx.AsyncClient
+
+    async def imagine(self, prompt: str, **extra: Any) -> dict[str, Any]:
+        response = await self.client.post("/mj/submit/imagine", json={"prompt": prompt, **extra})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def fetch(self, task_id: str) -> dict[str, Any]:
+        response = await self.client.get(f"/mj/task/{task_id}/fetch")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def wait_for(self, task_id: str, statuses: tuple[str, ...] = ("SUCCESS", "FAILURE", "CANCEL"),
+                       timeout: float = 30.0, on_poll: Callable[[dict[str, Any]], None] | None = None,
+                       interval: float = 0.05) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            task = await self.fetch(task_id)
+            if on_poll is not None:
+                on_poll(task)
+            if task["status"] in statuses:
+                return task
+            if time.monotonic() > deadline:
+                raise AssertionError(f"task {task_id} still {task['status']} {task['progress']} after {timeout}s")
+            await asyncio.sleep(interval)
+
+    async def wait_accounts_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            health = (await self.client.get("/healthz")).json()
+            if health["accounts"] and all(a["state"] == "ready" for a in health["accounts"]):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"accounts not ready: {health['accounts']}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        await self.client.aclose()
+        self.server.should_exit = True
+        await asyncio.wait_for(self.job, timeout=30)
+
+
+async def start_proxy(settings: Settings, *, wait_ready: bool = True,
+                      headers: dict[str, str] | None = None) -> Proxy:
+    runtime = Runtime(settings)
+    server, job, port = await serve_in_loop(create_app(runtime))
+    base_url = f"http://127.0.0.1:{port}"
+    proxy = Proxy(runtime, server, job, base_url, httpx.AsyncClient(base_url=base_url, timeout=30,
+                                                                    headers=headers or {}))
+    if wait_ready:
+        await proxy.wait_accounts_ready()
+    return proxy
+
+
+@dataclass
+class HookReceiver:
+    """A real HTTP server on loopback that records every notify-hook body it receives."""
+
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+    _server: uvicorn.Server | None = None
+    _job: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        async def receive(request: Request) -> Response:
+            self.bodies.append(await request.json())
+            return Response(status_code=204)
+
+        app = Starlette(routes=[Route("/hook", receive, methods=["POST"])])
+        self._server, self._job, port = await serve_in_loop(app)
+        self.url = f"http://127.0.0.1:{port}/hook"
+
+    def for_task(self, task_id: str) -> list[dict[str, Any]]:
+        return [b for b in self.bodies if b["id"] == task_id]
+
+    async def stop(self) -> None:
+        if self._server is not None and self._job is not None:
+            self._server.should_exit = True
+            await asyncio.wait_for(self._job, timeout=10)

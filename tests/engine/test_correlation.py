@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from mjproxy.domain.task import Task, TaskAction, TaskStatus
+from mjproxy.engine.correlation import Correlator, Match
+from mjproxy.midjourney.events import MessageKeys
+
+
+def task(task_id: str, prompt: str = "a red fox", status: TaskStatus = TaskStatus.SUBMITTED) -> Task:
+    return Task(id=task_id, action=TaskAction.IMAGINE, status=status, prompt=prompt, prompt_en=prompt,
+                account_id="c")
+
+
+def keys(**kw: object) -> MessageKeys:
+    base: dict[str, object] = {"message_id": "m1", "channel_id": "c"}
+    base.update(kw)
+    return MessageKeys(**base)  # type: ignore[arg-type]
+
+
+def test_keys_are_tried_strongest_first() -> None:
+    c = Correlator()
+    a, b = task("a"), task("b")
+    for t in (a, b):
+        c.track(t)
+    c.bind_nonce("n-a", "a")
+    c.bind_interaction("i-b", "b")
+    c.bind_message("m-a", "a")
+    c.bind_hash("h-b", "b")
+    assert c.match(keys(nonce="n-a", interaction_id="i-b"), [a, b]) == Match("a", "nonce")
+    assert c.match(keys(interaction_id="i-b", message_id="m-a"), [a, b]) == Match("b", "interaction")
+    assert c.match(keys(message_id="m-a", job_hash="h-b"), [a, b]) == Match("a", "message")
+    assert c.match(keys(job_hash="h-b"), [a, b]) == Match("b", "hash")
+
+
+def test_prompt_fallback_only_when_exactly_one_candidate() -> None:
+    c = Correlator()
+    a, b = task("a"), task("b")
+    for t in (a, b):
+        c.track(t)
+    # Midjourney's rewriting (dash conversion, collapsed spaces, appended params) still normalises equal.
+    echoed = keys(prompt="a  red fox --v 6.1")
+    assert c.match(echoed, [a, b]) is None, "two identical prompts in flight: never guess"
+    b.status = TaskStatus.SUCCESS
+    match = c.match(echoed, [a, b])
+    assert match is not None and match.task_id == "a" and match.key == "prompt"
+
+
+def test_unknown_nonce_never_falls_back_to_the_prompt() -> None:
+    c = Correlator()
+    a = task("a")
+    c.track(a)
+    assert c.match(keys(nonce="someone-elses", prompt="a red fox"), [a]) is None
+
+
+def test_messages_of_finished_tasks_are_recognised_and_ignored() -> None:
+    c = Correlator()
+    done, other = task("done"), task("other")
+    c.track(done)
+    c.track(other)
+    c.bind_hash("h-done", "done")
+    done.message_hash = "h-done"
+    done.status = TaskStatus.SUCCESS
+    c.forget(done)
+    restyled_grid = keys(message_id="final", job_hash="h-done", prompt="a red fox")
+    assert c.belongs_to_finished(restyled_grid)
+    assert c.match(restyled_grid, [other]) is None

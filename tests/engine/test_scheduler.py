@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+
+from mjproxy.domain.account import AccountState
+from mjproxy.domain.task import Task, TaskAction
+from mjproxy.engine.ports import AccountPort, NonceAssigner
+from mjproxy.engine.scheduler import NoAccountAvailable, QueueFull, Scheduler
+
+
+@dataclass
+class FakeAccount:
+    id: str
+    core_size: int = 2
+    queue_size: int = 2
+    timeout_minutes: float = 5
+    state: AccountState = AccountState.READY
+    state_reason: str | None = None
+    state_since: float = 0.0
+    name: str = field(default="")
+
+    async def imagine(self, prompt: str, assign_nonce: NonceAssigner) -> None:
+        raise AssertionError("not used")
+
+
+def make(task_id: str, account: str = "a") -> Task:
+    return Task(id=task_id, action=TaskAction.IMAGINE, account_id=account)
+
+
+async def test_slots_then_queue_then_full_and_release_drains() -> None:
+    started: list[str] = []
+    gate = asyncio.Event()
+
+    async def executor(account: AccountPort, task: Task) -> None:
+        started.append(task.id)
+        await gate.wait()
+
+    scheduler = Scheduler(executor)
+    account = FakeAccount("a")
+    scheduler.register(account)
+    queue = scheduler.choose()
+    placements = [scheduler.enqueue(queue, make(str(i))) for i in range(4)]
+    assert [p.waiting_ahead for p in placements] == [0, 0, 0, 1]
+    with pytest.raises(QueueFull):
+        scheduler.enqueue(queue, make("5"))
+    with pytest.raises(QueueFull):
+        scheduler.choose()
+    await asyncio.sleep(0)
+    assert started == ["0", "1"]
+    scheduler.release(make("0"))
+    await asyncio.sleep(0)
+    assert started == ["0", "1", "2"]
+    assert [t.id for t in scheduler.snapshot()] == ["1", "2", "3"]
+    gate.set()
+    await scheduler.shutdown()
+
+
+async def test_best_wait_idle_prefers_the_idle_account_and_skips_unhealthy() -> None:
+    async def executor(account: AccountPort, task: Task) -> None:
+        await asyncio.sleep(10)
+
+    scheduler = Scheduler(executor)
+    busy, idle, broken = FakeAccount("busy"), FakeAccount("idle"), FakeAccount("broken")
+    broken.state = AccountState.AUTH_FAILED
+    for account in (busy, idle, broken):
+        scheduler.register(account)
+    busy_queue = scheduler.queue_of("busy")
+    assert busy_queue is not None
+    scheduler.enqueue(busy_queue, make("x", "busy"))
+    scheduler.enqueue(busy_queue, make("y", "busy"))
+    for _ in range(10):
+        assert scheduler.choose().account.id == "idle"
+    with pytest.raises(NoAccountAvailable, match="auth_failed"):
+        scheduler.choose(account_id="broken")
+    with pytest.raises(NoAccountAvailable, match="no account with"):
+        scheduler.choose(account_id="unknown")
+    await scheduler.shutdown()

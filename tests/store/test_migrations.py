@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from mjproxy.store import LATEST_VERSION, Database, SchemaTooNewError
+from mjproxy.store.migrations import MIGRATIONS, Migration, upgrade
+
+
+async def _tables(db: Database) -> set[str]:
+    async with db.engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+
+
+async def test_migrates_an_empty_database(db_url: str) -> None:
+    db = await Database.connect(db_url)
+    try:
+        assert db.schema_version == LATEST_VERSION == MIGRATIONS[-1].version
+        assert {"tasks", "schema_version"} <= await _tables(db)
+        assert db.dialect_name == "sqlite"
+    finally:
+        await db.close()
+
+
+async def test_reopening_is_idempotent(db_url: str) -> None:
+    for _ in range(3):
+        db = await Database.connect(db_url)
+        await db.close()
+    db = await Database.connect(db_url)
+    try:
+        async with db.engine.connect() as conn:
+            rows = (await conn.execute(sa.text("SELECT version FROM schema_version"))).all()
+        assert [r[0] for r in rows] == [LATEST_VERSION]
+    finally:
+        await db.close()
+
+
+async def test_refuses_a_newer_database(db_url: str) -> None:
+    db = await Database.connect(db_url)
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            sa.text("INSERT INTO schema_version (version, applied_at, description) VALUES (:v, 0, 'x')"),
+            {"v": LATEST_VERSION + 1},
+        )
+    await db.close()
+    with pytest.raises(SchemaTooNewError, match=r"newer than") as info:
+        await Database.connect(db_url)
+    assert info.value.database_version == LATEST_VERSION + 1
+
+
+async def test_sqlite_pragmas_are_applied(db_url: str) -> None:
+    db = await Database.connect(db_url)
+    try:
+        async with db.engine.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+            assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+            assert (await conn.exec_driver_sql("PRAGMA synchronous")).scalar() == 1  # NORMAL
+            assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() > 0
+    finally:
+        await db.close()
+
+
+async def test_later_migrations_run_in_order_and_a_failure_rolls_back(db_url: str) -> None:
+    db = await Database.connect(db_url)
+    add_column = Migration(2, "add tasks.extra_col", ("ALTER TABLE tasks ADD COLUMN extra_col TEXT",))
+    broken = Migration(3, "broken", ("CREATE TABLE t3 (x INTEGER)", "THIS IS NOT SQL"))
+    try:
+        async with db.engine.connect() as conn:
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+            with pytest.raises(sa.exc.OperationalError):
+                await conn.run_sync(lambda c: upgrade(c, (*MIGRATIONS, add_column, broken)))
+            await conn.rollback()
+        assert "t3" not in await _tables(db)
+        async with db.engine.connect() as conn:
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+            assert await conn.run_sync(lambda c: upgrade(c, (*MIGRATIONS, add_column))) == 2
+            await conn.commit()
+            columns = await conn.run_sync(lambda c: [col["name"] for col in sa.inspect(c).get_columns("tasks")])
+        assert "extra_col" in columns
+    finally:
+        await db.close()
+
+
+async def test_creates_missing_parent_directories(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "a" / "b" / "c.db"
+    db = await Database.connect(f"sqlite+aiosqlite:///{path}")
+    await db.close()
+    assert path.exists()
