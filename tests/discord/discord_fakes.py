@@ -158,7 +158,11 @@ class Peer:
     async def wait_closed(self) -> int | None:
         try:
             while True:
-                await self.ws.recv()
+                payload = json.loads(await self.ws.recv())
+                if payload.get("op") == 1:
+                    self.heartbeats.append(payload.get("d"))
+                    if self.auto_ack:
+                        await self.send({"op": 11, "d": None, "s": None, "t": None})
         except ConnectionClosed:
             pass
         return self.ws.close_code

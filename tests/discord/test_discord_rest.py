@@ -332,7 +332,7 @@ async def test_route_helpers(auto_clock: AutoClock) -> None:
     async with make_client(handler, auto_clock) as client:
         slots = await client.create_attachment_slots("7", [{"id": "0", "filename": "a.png", "file_size": 3}])
         assert slots == [{"id": "0", "upload_url": "u"}]
-        assert await client.add_reaction("7", "8", "✉️") is None
+        await client.add_reaction("7", "8", "✉️")
         assert await client.create_dm("99") == {"id": "dm", "type": 1}
         assert await client.get_messages("7", limit=500, around="123") == []
         assert await client.get_dm_channels() == []

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -55,7 +57,7 @@ async def test_sqlite_pragmas_are_applied(db_url: str) -> None:
             assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
             assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
             assert (await conn.exec_driver_sql("PRAGMA synchronous")).scalar() == 1  # NORMAL
-            assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() > 0
+            assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar_one() > 0
     finally:
         await db.close()
 
@@ -81,10 +83,8 @@ async def test_later_migrations_run_in_order_and_a_failure_rolls_back(db_url: st
         await db.close()
 
 
-async def test_creates_missing_parent_directories(tmp_path: object) -> None:
-    from pathlib import Path
-
-    path = Path(str(tmp_path)) / "a" / "b" / "c.db"
+async def test_creates_missing_parent_directories(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "c.db"
     db = await Database.connect(f"sqlite+aiosqlite:///{path}")
     await db.close()
     assert path.exists()

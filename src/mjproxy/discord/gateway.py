@@ -121,7 +121,9 @@ class GatewayClient:
         self._on_dispatch = on_dispatch
         self._on_state = on_state
         self._user_agent = user_agent or DEFAULT_USER_AGENT
-        self._properties = properties if properties is not None else default_properties(self._user_agent)
+        # Caller-given properties override the Chrome defaults field by field, so a partial dict
+        # (just os/browser, say) still yields the full set a web client sends.
+        self._properties = {**default_properties(self._user_agent), **(properties or {})}
         self._compress = compress
         self._clock = clock or SystemClock()
         self._backoff_base = backoff_base

@@ -104,7 +104,7 @@ def extract_speed_flag(prompt: str) -> tuple[str, Mode | None]:
 def prompt_param(prompt: str, name: str) -> str | None:
     """The value of ``--name`` in a prompt (last occurrence wins, as in MJ); ``""`` for a bare flag such
     as ``--tile``; None when absent. The value runs to the next `` --`` parameter."""
-    pattern = re.compile(rf"(?:^|\s)--{re.escape(name)}(?:\s+(.*?))?(?=\s+--[a-zA-Z]|\s*$)", re.DOTALL)
+    pattern = re.compile(rf"(?:^|\s)--{re.escape(name)}(?:\s+(?!--)(.*?))?(?=\s+--[a-zA-Z]|\s*$)", re.DOTALL)
     matches = list(pattern.finditer(mirror_mj_rewrite(prompt)))
     if not matches:
         return None

@@ -78,9 +78,9 @@ class Correlator:
             if index.get(key) == task.id:
                 del index[key]
             self._finished.remember(key, task.id)
-        for key in (task.message_id, task.message_hash, task.progress_message_id):
-            if key:
-                self._finished.remember(key, task.id)
+        for known in (task.message_id, task.message_hash, task.progress_message_id):
+            if known:
+                self._finished.remember(known, task.id)
         self._prompt_key.pop(task.id, None)
 
     def forget_nonce(self, nonce: str) -> None:

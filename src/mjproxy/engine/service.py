@@ -123,7 +123,7 @@ class TaskService:
             await self._repo.delete(task.id)  # like midjourney-proxy, a rejected task is not kept
             return SubmitResult(SubmitCode.QUEUE_REJECTED, "queue is full, please try again later",
                                 properties={"discordInstanceId": queue.account.id})
-        properties = {"discordInstanceId": placement.account_id}
+        properties: dict[str, Any] = {"discordInstanceId": placement.account_id}
         if placement.waiting_ahead == 0:
             return SubmitResult(SubmitCode.SUCCESS, "Submitted successfully", task.id, properties)
         properties["numberOfQueues"] = placement.waiting_ahead

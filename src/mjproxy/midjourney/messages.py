@@ -322,7 +322,11 @@ def _job_hash(message: Mapping[str, Any], content: str) -> str | None:
     return link.group(1).lower() if link and _UUID_EXACT.match(link.group(1)) else None
 
 
-def _mentioned_user(message: Mapping[str, Any], content: str) -> str | None:
+def _mentioned_user(message: Mapping[str, Any], content: str, info: ContentInfo | None) -> str | None:
+    """The invoking user: the mention after the ``** - `` separator (a prompt may mention someone too),
+    else the first mention anywhere, else ``mentions[0]``."""
+    if info is not None and info.user_id:
+        return info.user_id
     match = _MENTION.search(content)
     if match:
         return match.group(1)
@@ -338,6 +342,7 @@ def extract_keys(message: Mapping[str, Any]) -> MessageKeys:
     raw_content = message.get("content")
     content = raw_content if isinstance(raw_content, str) else ""
     reference = _dict(message.get("message_reference"))
+    info = parse_content(content)
     return MessageKeys(
         message_id=_str(message.get("id")) or "",
         channel_id=_str(message.get("channel_id")) or "",
@@ -351,9 +356,9 @@ def extract_keys(message: Mapping[str, Any]) -> MessageKeys:
         triggering_interaction_id=_str(_dict(metadata.get("triggering_interaction_metadata")).get("id")),
         referenced_message_id=(_str(reference.get("message_id"))
                                or _str(_dict(message.get("referenced_message")).get("id"))),
-        mentioned_user_id=_mentioned_user(message, content),
+        mentioned_user_id=_mentioned_user(message, content, info),
         job_hash=_job_hash(message, content),
-        prompt=extract_prompt(content),
+        prompt=info.prompt if info else None,
         flags=_int(message.get("flags")) or 0,
     )
 
