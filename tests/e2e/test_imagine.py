@@ -124,23 +124,23 @@ async def test_midjourney_job_queued_notice_is_not_a_failure(emulator: Emulator,
     assert [t["status"] for t in tasks] == ["SUCCESS"] * 4, [t["failReason"] for t in tasks]
 
 
-async def test_full_queue_answers_23(emulator: Emulator, tmp_path: Path) -> None:
+async def test_full_queue_answers_22_then_23(emulator: Emulator, tmp_path: Path) -> None:
     emulator.config.job_duration_s = 5
     settings = proxy_settings(emulator, tmp_path,
-                              accounts=[account_entry(emulator.sandbox, core_size=1, queue_size=1)])
+                              accounts=[account_entry(emulator.sandbox, core_size=1, queue_size=2)])
     proxy = await start_proxy(settings)
     try:
-        first = await proxy.imagine("one")
-        second = await proxy.imagine("two")
-        third = await proxy.imagine("three")
+        results = [await proxy.imagine(f"prompt {i}") for i in range(4)]
         queue = (await proxy.client.get("/mj/task/queue")).json()
     finally:
         await proxy.stop()
-    assert first["code"] == 1
-    assert second["code"] == 22 and second["properties"]["numberOfQueues"] == 1
-    assert third["code"] == 23 and third["result"] is None
-    assert third["properties"]["discordInstanceId"] == emulator.sandbox.channel_id
-    assert [t["id"] for t in queue] == [first["result"], second["result"]]
+    # midjourney-proxy's rule: code 1 while nobody waits (even with every slot busy), 22 with N ahead.
+    assert [r["code"] for r in results] == [1, 1, 22, 23]
+    assert results[2]["properties"]["numberOfQueues"] == 1
+    assert results[3]["result"] is None
+    assert results[3]["properties"]["discordInstanceId"] == emulator.sandbox.channel_id
+    assert [t["id"] for t in queue] == [r["result"] for r in results[:3]]
+    assert [t["status"] for t in queue][1:] == ["NOT_START", "NOT_START"]
 
 
 async def test_restart_keeps_finished_tasks(emulator: Emulator, tmp_path: Path) -> None:

@@ -84,6 +84,13 @@ class RawGateway:
                 await asyncio.sleep(interval / 2)
                 await self.ws.send(json.dumps({"op": 1, "d": self.seq}))
 
+    def pending(self) -> list[dict[str, Any]]:
+        """Everything received but not consumed yet (non-blocking)."""
+        out: list[dict[str, Any]] = []
+        while not self.queue.empty():
+            out.append(self.queue.get_nowait())
+        return out
+
     async def send(self, op: int, d: Any) -> None:
         await self.ws.send(json.dumps({"op": op, "d": d}))
 

@@ -44,7 +44,9 @@ async def test_zlib_stream_shared_context(emu: Emulator, http: httpx.AsyncClient
     assert all(isinstance(f, bytes) and f.endswith(b"\x00\x00\xff\xff") for f in g.frames)
     # One shared stream: a fresh inflater cannot decode a later frame on its own.
     try:
-        zlib.decompressobj().decompress(g.frames[-1])
+        last = g.frames[-1]
+        assert isinstance(last, bytes)
+        zlib.decompressobj().decompress(last)
         independent = True
     except zlib.error:
         independent = False
@@ -104,6 +106,7 @@ async def test_resume_replays_missed_dispatches(emu: Emulator, http: httpx.Async
     await g.identify(emu.sandbox.token)
     await g.wait_for("READY_SUPPLEMENTAL")
     sid, seq = g.session_id, g.seq
+    assert seq is not None
     await emu.drop_sessions(emu.sandbox.user_id)
     await g.wait_closed()
     for text in ("one", "two"):

@@ -109,6 +109,7 @@ async def test_imagine_zlib_and_modern_profile(emu: Emulator, http: httpx.AsyncC
     g = RawGateway(emu.gateway_url, compress=True)
     await g.open()
     await g.identify(emu.sandbox.token)
+    await g.wait_for("READY_SUPPLEMENTAL")
     n, events = await run_imagine(emu, http, g, "a blue dog")
     iid = events[0]["d"]["id"]
     final = events[-1]["d"]
@@ -155,7 +156,8 @@ async def _notice(emu: Emulator, http: httpx.AsyncClient, gw: RawGateway, prompt
     assert r.status_code == 204
     msg = await gw.wait_for("MESSAGE_CREATE")
     assert msg["d"]["nonce"] == n
-    return msg["d"]
+    data: dict[str, Any] = msg["d"]
+    return data
 
 
 async def test_banned_prompt_embed_is_ephemeral(emu: Emulator, http: httpx.AsyncClient, gw: RawGateway) -> None:
@@ -248,7 +250,7 @@ async def test_two_accounts_isolated(emu: Emulator, http: httpx.AsyncClient, gw:
     ready = await g2.identify(other.token)
     assert ready["d"]["user"]["username"] == "bob"
     await run_imagine(emu, http, gw, "private to sandbox")
-    assert all(p.get("t") not in ("MESSAGE_CREATE", "INTERACTION_CREATE") for p in list(g2.queue._queue))
+    assert all(p.get("t") not in ("MESSAGE_CREATE", "INTERACTION_CREATE") for p in g2.pending())
     r = await http.post("/interactions", json=imagine_body(other, "x", gw.session_id))
     assert r.status_code == 403 and r.json() == {"message": "Missing Access", "code": 50001}
     await g2.close()

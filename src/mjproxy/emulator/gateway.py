@@ -67,12 +67,24 @@ class Connection:
     def _abort_transport(self) -> bool:
         # uvicorn passes its protocol's bound `asgi_send` as the ASGI `send`; its transport lets us
         # cut the TCP connection without a close frame, which is what a real network drop looks like.
-        protocol = getattr(getattr(self.ws, "_send", None), "__self__", None)
-        transport = getattr(protocol, "transport", None)
-        if transport is None:
-            return False
-        transport.abort()
-        return True
+        # Starlette/FastAPI wrap `send` in closures, so walk bound-method owners and closure cells.
+        stack: list[Any] = [getattr(self.ws, "_send", None)]
+        seen: set[int] = set()
+        while stack:
+            fn = stack.pop()
+            if fn is None or id(fn) in seen:
+                continue
+            seen.add(id(fn))
+            owner = getattr(fn, "__self__", None)
+            transport = getattr(owner, "transport", None)
+            if transport is not None and hasattr(transport, "abort"):
+                transport.abort()
+                return True
+            for cell in getattr(fn, "__closure__", None) or ():
+                with contextlib.suppress(ValueError):
+                    if callable(cell.cell_contents):
+                        stack.append(cell.cell_contents)
+        return False
 
     async def run_writer(self) -> None:
         try:

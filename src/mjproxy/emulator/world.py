@@ -177,6 +177,12 @@ class World:
 
     async def _run_interaction(self, inter: Interaction) -> None:
         await asyncio.sleep(0)  # let the 204 leave first, like the real HTTP/WS race usually goes
+        if inter.type == 4:
+            # Autocomplete never gets SUCCESS/FAILURE; MJ offers no choices.
+            self.gateway.dispatch_interaction(inter.user_id, inter.session_id,
+                                              "APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE",
+                                              {"nonce": inter.nonce, "choices": []})
+            return
         self._interaction_event(inter, "INTERACTION_CREATE", {})
         inter.timer = self.spawn(self._ack_watchdog(inter))
         if self.handler is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..domain.buttons import parse_custom_id
@@ -194,9 +194,8 @@ def _apply_statuses(info: ContentInfo, statuses: tuple[str, ...]) -> ContentInfo
             stopped = True
         elif _MODE_STATUS.match(status):
             mode = status
-    return ContentInfo(prompt=info.prompt, kind=info.kind, index=info.index, variant=info.variant,
-                       user_id=info.user_id, waiting=waiting, percent=percent, paused=paused, stopped=stopped,
-                       mode=mode, statuses=statuses)
+    return replace(info, waiting=waiting, percent=percent, paused=paused, stopped=stopped, mode=mode,
+                   statuses=statuses)
 
 
 def extract_prompt(content: object) -> str | None:
