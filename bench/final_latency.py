@@ -39,63 +39,55 @@ async def wait_emulator(base: str) -> dict[str, object]:
     raise RuntimeError("emulator did not start")
 
 
-async def run(rounds: int, concurrency: int, workdir: Path) -> list[float]:
-    port = free_port()
-    emulator = subprocess.Popen([MJPROXY, "emulator", "--port", str(port), "--job-duration", "0"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+async def run(rounds: int, concurrency: int, workdir: Path, port: int) -> list[float]:
     base = f"http://127.0.0.1:{port}"
+    await wait_emulator(base)
+    async with httpx.AsyncClient() as client:
+        await client.post(f"{base}/_emulator/config", json={"concurrency": concurrency * 2,
+                                                              "queue_size": concurrency * 2})
+        sandbox = (await client.post(f"{base}/_emulator/accounts", json={"username": "bench"})).json()
+    settings = Settings(
+        storage={"database_url": f"sqlite+aiosqlite:///{workdir}/latency.db", "data_dir": str(workdir)},
+        discord={"api_base": base, "gateway_url": f"ws://127.0.0.1:{port}"},
+        accounts=[{"name": "bench", "guild_id": sandbox["guild_id"], "channel_id": sandbox["channel_id"],
+                   "user_token": sandbox["token"], "core_size": concurrency, "queue_size": concurrency}],
+        sandbox={"enabled": "never"},
+    )
+    runtime = Runtime(settings)
+    await runtime.start()
+    for account in runtime.accounts.values():
+        await account.wait_ready(30)
+    latencies: list[float] = []
+    done: dict[str, asyncio.Future[None]] = {}
+
+    def on_change(event: TaskChanged) -> None:
+        if event.status != "SUCCESS":
+            return
+        published_ms = time.time() * 1000
+        message_id = event.snapshot["properties"]["messageId"]
+        latencies.append(published_ms - snowflake_time_ms(message_id))
+        future = done.get(event.task_id)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    runtime.bus.subscribe(on_change)
     try:
-        state = await wait_emulator(base)
-        async with httpx.AsyncClient() as client:
-            await client.post(f"{base}/_emulator/config", json={"concurrency": concurrency * 2,
-                                                                  "queue_size": concurrency * 2})
-        sandbox = state["sandbox"]
-        assert isinstance(sandbox, dict)
-        settings = Settings(
-            storage={"database_url": f"sqlite+aiosqlite:///{workdir}/latency.db", "data_dir": str(workdir)},
-            discord={"api_base": base, "gateway_url": f"ws://127.0.0.1:{port}"},
-            accounts=[{"name": "bench", "guild_id": sandbox["guild_id"], "channel_id": sandbox["channel_id"],
-                       "user_token": sandbox["token"], "core_size": concurrency, "queue_size": concurrency}],
-            sandbox={"enabled": "never"},
-        )
-        runtime = Runtime(settings)
-        await runtime.start()
-        for account in runtime.accounts.values():
-            await account.wait_ready(30)
-        latencies: list[float] = []
-        done: dict[str, asyncio.Future[None]] = {}
-
-        def on_change(event: TaskChanged) -> None:
-            if event.status != "SUCCESS":
-                return
-            published_ms = time.time() * 1000
-            message_id = event.snapshot["properties"]["messageId"]
-            latencies.append(published_ms - snowflake_time_ms(message_id))
-            future = done.get(event.task_id)
-            if future is not None and not future.done():
-                future.set_result(None)
-
-        runtime.bus.subscribe(on_change)
-        try:
-            for round_number in range(rounds):
-                results = await asyncio.gather(*(runtime.service.submit_imagine(
-                    ImagineRequest(prompt=f"latency probe {round_number}-{i}")) for i in range(concurrency)))
-                loop = asyncio.get_running_loop()
-                for result in results:
-                    assert result.result is not None, result
-                    done[result.result] = loop.create_future()
-                await asyncio.wait_for(asyncio.gather(*(done[r.result] for r in results if r.result)), 60)
-        finally:
-            await runtime.stop()
-        return latencies
+        for round_number in range(rounds):
+            results = await asyncio.gather(*(runtime.service.submit_imagine(
+                ImagineRequest(prompt=f"latency probe {round_number}-{i}")) for i in range(concurrency)))
+            loop = asyncio.get_running_loop()
+            for result in results:
+                assert result.result is not None, result
+                done[result.result] = loop.create_future()
+            await asyncio.wait_for(asyncio.gather(*(done[r.result] for r in results if r.result)), 60)
     finally:
-        emulator.terminate()
-        emulator.wait(10)
+        await runtime.stop()
+    return latencies
 
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -104,8 +96,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    with tempfile.TemporaryDirectory() as tmp:
-        latencies = asyncio.run(run(args.rounds, args.concurrency, Path(tmp)))
+    port = free_port()
+    emulator = subprocess.Popen([MJPROXY, "emulator", "--port", str(port), "--job-duration", "0"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            latencies = asyncio.run(run(args.rounds, args.concurrency, Path(tmp), port))
+    finally:
+        emulator.terminate()
+        emulator.wait(10)
     print(f"{len(latencies)} jobs, {args.concurrency} concurrent: p50 {statistics.median(latencies):.1f} ms, "
           f"p99 {percentile(latencies, 0.99):.1f} ms, max {max(latencies):.1f} ms — target p99 < 20 ms",
           file=sys.stdout)

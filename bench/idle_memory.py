@@ -18,7 +18,7 @@ level = "WARNING"
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        process, base = serve(CONFIG, Path(tmp))
+        process, _ = serve(CONFIG, Path(tmp))
         try:
             time.sleep(5)  # settle: gateway connected, heartbeats flowing
             readings = []

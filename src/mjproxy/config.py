@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -107,12 +108,12 @@ class LoggingSettings(_Section):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MJPROXY_", env_nested_delimiter="__", extra="forbid")
 
-    server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
+    server: ServerSettings = Field(default_factory=ServerSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
-    discord: DiscordSettings = Field(default_factory=DiscordSettings)  # type: ignore[arg-type]
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
     accounts: list[AccountSettings] = Field(default_factory=list)
-    engine: EngineSettings = Field(default_factory=EngineSettings)  # type: ignore[arg-type]
-    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)  # type: ignore[arg-type]
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @model_validator(mode="after")
@@ -143,10 +144,14 @@ class _TomlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = os.environ.get("MJPROXY_CONFIG")
+        path = _config_path.get() or os.environ.get("MJPROXY_CONFIG")
         if not path:
             return {}
         return _read_toml(Path(path))
+
+
+# The file named by load_settings(); a context variable so that loading never mutates os.environ.
+_config_path: ContextVar[str | None] = ContextVar("mjproxy_config_path", default=None)
 
 
 class ConfigError(Exception):
@@ -165,14 +170,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Settings:
     """Load and validate the configuration, turning any problem into a single clear ConfigError."""
-    if config_path is not None:
-        os.environ["MJPROXY_CONFIG"] = str(config_path)
+    token = _config_path.set(str(config_path) if config_path is not None else None)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
     except ValueError as exc:  # raised by env parsing of complex values
         raise ConfigError(f"invalid configuration: {exc}") from None
+    finally:
+        _config_path.reset(token)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
+from tests.e2e.harness import HookReceiver, Proxy, account_entry, proxy_settings, start_proxy
 
 from mjproxy.emulator import Emulator
-from tests.e2e.harness import HookReceiver, Proxy, account_entry, proxy_settings, start_proxy
 
 GRID_LABELS = ["U1", "U2", "U3", "U4", "", "V1", "V2", "V3", "V4"]
 
@@ -66,7 +66,7 @@ async def test_imagine_reports_progress_then_success_with_grid_and_nine_buttons(
             break
         await asyncio.sleep(0.05)
     delivered = hooks.for_task(task_id)
-    assert [b["status"] for b in delivered][0] in ("SUBMITTED", "IN_PROGRESS")
+    assert delivered[0]["status"] in ("SUBMITTED", "IN_PROGRESS")
     assert delivered[-1]["status"] == "SUCCESS"
     assert delivered[-1] == task | {"imageUrl": delivered[-1]["imageUrl"]}
     assert any(b["status"] == "IN_PROGRESS" for b in delivered)

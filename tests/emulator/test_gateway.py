@@ -108,7 +108,7 @@ async def test_resume_replays_missed_dispatches(emu: Emulator, http: httpx.Async
     sid, seq = g.session_id, g.seq
     assert seq is not None
     await emu.drop_sessions(emu.sandbox.user_id)
-    await g.wait_closed()
+    assert await g.wait_closed() == 1006  # TCP cut, no close frame
     for text in ("one", "two"):
         r = await http.post(f"/channels/{emu.sandbox.channel_id}/messages", json={"content": text})
         assert r.status_code == 200
