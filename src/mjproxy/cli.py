@@ -45,7 +45,7 @@ def serve(
     runtime = Runtime(settings)
     if runtime.sandbox:
         console.print("[bold yellow]SANDBOX MODE[/]: no Discord account configured; using the built-in "
-                      "Discord + Midjourney emulator. Add [[accounts]] to the configuration for real use.")
+                      "Discord + Midjourney emulator. Add \\[[accounts]] to the configuration for real use.")
     console.print(f"mjproxy listening on [bold]http://{settings.server.host}:{settings.server.port}[/] "
                   f"(API docs at /docs)")
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), host=settings.server.host,

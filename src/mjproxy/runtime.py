@@ -11,6 +11,7 @@ from .domain.account import AccountState
 from .domain.clock import Clock, SystemClock
 from .domain.ids import SnowflakeGenerator
 from .domain.task import Task
+from .engine.commits import GroupCommitter
 from .engine.events import EventBus
 from .engine.ports import AccountPort
 from .engine.scheduler import Scheduler
@@ -55,6 +56,7 @@ class Runtime:
         self._scheduler: Scheduler | None = None
         self._sweeper: TimeoutSweeper | None = None
         self._notifier: WebhookNotifier | None = None
+        self._committer: GroupCommitter | None = None
 
     @property
     def service(self) -> TaskService:
@@ -84,7 +86,9 @@ class Runtime:
         repo = SqlTaskRepository(self._db, clock=self.clock)
         engine = self.settings.engine
         scheduler = Scheduler(executor=lambda account, task: self.service.execute(account, task))
-        tracker = Tracker(repo, self.bus, self.clock, on_finished=scheduler.release,
+        self._committer = GroupCommitter(repo, self.bus)
+        self._committer.start()
+        tracker = Tracker(self._committer, self.clock, on_finished=scheduler.release,
                           rewrite_url=make_url_rewriter(discord.cdn_base))
         limits = EngineLimits(max_prompt_length=engine.max_prompt_length,
                               banned_words=tuple(engine.banned_words),
@@ -129,6 +133,8 @@ class Runtime:
             await self._scheduler.shutdown()
         for account in self.accounts.values():
             await account.stop()
+        if self._committer is not None:
+            await self._committer.stop()
         if self._notifier is not None:
             await self._notifier.aclose()
         if self._db is not None:

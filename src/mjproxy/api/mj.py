@@ -97,4 +97,4 @@ async def list_tasks(request: Request, page: int = Query(1, ge=1),
 
 @router.get("/task/queue", tags=["task"], summary="Waiting and running tasks, oldest first")
 async def task_queue(request: Request) -> list[dict[str, Any]]:
-    return [task_json(t) for t in service_of(request).queue()]
+    return [task_json(t) for t in await service_of(request).queue()]

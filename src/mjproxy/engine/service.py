@@ -152,25 +152,20 @@ class TaskService:
         await self._tracker.mark_submitted(task.id)
 
     # -- queries -----------------------------------------------------------------------------
+    # Reads come from the store, never from the live objects: a client sees only what is persisted
+    # (DESIGN invariant 5), so nothing it saw can be lost by a crash.
     async def get(self, task_id: str) -> Task | None:
-        return self._tracker.live(task_id) or await self._repo.get(task_id)
+        return await self._repo.get(task_id)
 
     async def get_many(self, ids: Sequence[str]) -> list[Task]:
-        stored = {t.id: t for t in await self._repo.get_many(ids)}
-        result = []
-        for task_id in dict.fromkeys(ids):
-            task = self._tracker.live(task_id) or stored.get(task_id)
-            if task is not None:
-                result.append(task)
-        return result
+        return await self._repo.get_many(ids)
 
     async def list_page(self, *, offset: int, limit: int) -> tuple[list[Task], int]:
         tasks = await self._repo.list_page(offset=offset, limit=limit)
-        total = await self._repo.count()
-        return [self._tracker.live(t.id) or t for t in tasks], total
+        return tasks, await self._repo.count()
 
-    def queue(self) -> list[Task]:
-        return self._scheduler.snapshot()
+    async def queue(self) -> list[Task]:
+        return await self._repo.get_many([t.id for t in self._scheduler.snapshot()])
 
     # -- restart -----------------------------------------------------------------------------
     async def recover(self, accounts: Callable[[str], AccountPort | None]) -> int:

@@ -1,16 +1,16 @@
 """From bot events to task transitions: correlate, apply the state machine, persist, then announce.
 
-Every change goes through :meth:`Tracker._commit`, which writes the task to the store *before*
-publishing it on the bus (DESIGN invariant 5). Gateway events of one account arrive in order, but
-timeouts, cancels and executors run concurrently, so each task is mutated under its own lock.
+Every mutation happens synchronously, in the order events arrive, and is then handed to the
+:class:`GroupCommitter`, which stores it and only afterwards announces it (DESIGN invariant 5). Since no
+mutator awaits between reading and changing a task, timeouts, cancels and gateway events cannot
+interleave inside one change, and the gateway loop never waits for the disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 from ..domain.clock import Clock, now_ms
 from ..domain.state_machine import IllegalTransition, advance_progress, transition
@@ -29,9 +29,8 @@ from ..midjourney.events import (
     MjEvent,
     NoticeKind,
 )
-from ..store.repository import TaskRepository
+from .commits import GroupCommitter
 from .correlation import Correlator
-from .events import EventBus, TaskChanged
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +43,16 @@ INTERACTION_FAILURE_REASONS = {
 }
 
 
+def _log_failure(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("a task change could not be stored: %s", future.exception())
+
+
 class Tracker:
-    def __init__(self, repo: TaskRepository, bus: EventBus, clock: Clock, *,
+    def __init__(self, committer: GroupCommitter, clock: Clock, *,
                  on_finished: FinishedHook, rewrite_url: UrlRewriter | None = None,
                  queued_timeout_minutes: float = 30.0) -> None:
-        self._repo = repo
-        self._bus = bus
+        self._committer = committer
         self._clock = clock
         self._on_finished = on_finished
         self._rewrite_url = rewrite_url or (lambda url: url)
@@ -57,7 +60,6 @@ class Tracker:
         self._live: dict[str, Task] = {}
         self._timeouts_ms: dict[str, int] = {}
         self._correlators: dict[str, Correlator] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
 
     # -- registry ----------------------------------------------------------------------------
     def live(self, task_id: str) -> Task | None:
@@ -85,24 +87,15 @@ class Tracker:
         if task.account_id:
             self.correlator(task.account_id).forget(task)
 
-    @asynccontextmanager
-    async def _locked(self, task_id: str) -> AsyncIterator[Task | None]:
-        lock = self._locks.setdefault(task_id, asyncio.Lock())
-        async with lock:
-            yield self._live.get(task_id)
-
-    async def _commit(self, task: Task) -> None:
-        """Persist, then announce; release everything a finished task held."""
-        task.deadline_ms = task.deadline_ms if not task.status.is_terminal else None
-        await self._repo.update(task)
-        self._bus.publish(TaskChanged.of(task))
+    def _commit(self, task: Task) -> asyncio.Future[None]:
+        """Queue the task's new state for storage; a finished task lets go of everything it held."""
         if task.status.is_terminal:
-            self._live.pop(task.id, None)
-            self._timeouts_ms.pop(task.id, None)
-            self._locks.pop(task.id, None)
-            if task.account_id:
-                self.correlator(task.account_id).forget(task)
-            self._on_finished(task)
+            task.deadline_ms = None
+            self.untrack(task)
+        future = self._committer.submit(task)
+        if task.status.is_terminal:
+            future.add_done_callback(lambda _: self._on_finished(task))
+        return future
 
     def _extend_deadline(self, task: Task, *, queued: bool = False) -> None:
         budget = self._queued_timeout_ms if queued else self._timeouts_ms.get(task.id, 300_000)
@@ -111,46 +104,47 @@ class Tracker:
     # -- engine-driven changes ------------------------------------------------------------------
     async def assign_nonce(self, task_id: str, nonce: str) -> None:
         """Record a fresh nonce *before* the interaction is sent (DESIGN invariant 2)."""
-        async with self._locked(task_id) as task:
-            if task is None:
-                raise LookupError(f"task {task_id} is not live")
-            correlator = self.correlator(task.account_id or "")
-            if task.nonce:
-                correlator.forget_nonce(task.nonce)
-            task.nonce = nonce
-            correlator.bind_nonce(nonce, task.id)
-            await self._repo.update(task)
+        task = self._live.get(task_id)
+        if task is None:
+            raise LookupError(f"task {task_id} is not live")
+        correlator = self.correlator(task.account_id or "")
+        if task.nonce:
+            correlator.forget_nonce(task.nonce)
+        task.nonce = nonce
+        correlator.bind_nonce(nonce, task.id)
+        await self._committer.submit(task)
 
     async def mark_submitted(self, task_id: str) -> None:
         """Discord accepted the interaction (204): the job timer starts now."""
-        async with self._locked(task_id) as task:
-            if task is None or task.status.is_terminal:
-                return
-            task.start_time = task.start_time or now_ms(self._clock)
-            if task.status in (TaskStatus.NOT_START, TaskStatus.MODAL):
-                transition(task, TaskStatus.SUBMITTED)
-                task.progress = "0%"
-                self._extend_deadline(task)
-            await self._commit(task)
+        task = self._live.get(task_id)
+        if task is None or task.status.is_terminal:
+            return
+        task.start_time = task.start_time or now_ms(self._clock)
+        if task.status in (TaskStatus.NOT_START, TaskStatus.MODAL):
+            # The bot's first message can beat Discord's 204 to us; then the task is already further.
+            transition(task, TaskStatus.SUBMITTED)
+            task.progress = "0%"
+            self._extend_deadline(task)
+        await self._commit(task)
 
     async def fail(self, task_id: str, reason: str, *, category: str | None = None,
                    only_if: Callable[[Task], bool] | None = None) -> bool:
-        async with self._locked(task_id) as task:
-            if task is None or task.status.is_terminal or (only_if is not None and not only_if(task)):
-                return False
-            self._finish_failed(task, reason, category)
-            await self._commit(task)
-            return True
+        task = self._live.get(task_id)
+        if task is None or task.status.is_terminal or (only_if is not None and not only_if(task)):
+            return False
+        self._finish_failed(task, reason, category)
+        await self._commit(task)
+        return True
 
     async def cancel(self, task_id: str, reason: str = "cancelled by the client") -> bool:
-        async with self._locked(task_id) as task:
-            if task is None or task.status.is_terminal:
-                return False
-            transition(task, TaskStatus.CANCEL)
-            task.fail_reason = reason
-            task.finish_time = now_ms(self._clock)
-            await self._commit(task)
-            return True
+        task = self._live.get(task_id)
+        if task is None or task.status.is_terminal:
+            return False
+        transition(task, TaskStatus.CANCEL)
+        task.fail_reason = reason
+        task.finish_time = now_ms(self._clock)
+        await self._commit(task)
+        return True
 
     def _finish_failed(self, task: Task, reason: str, category: str | None) -> None:
         transition(task, TaskStatus.FAILURE)
@@ -166,53 +160,52 @@ class Tracker:
 
     # -- bot-driven changes ---------------------------------------------------------------------
     async def handle(self, account_id: str, event: AccountEvent) -> None:
+        """Apply one bot event. Storage happens behind the group committer; this never waits for it."""
         correlator = self.correlator(account_id)
         if isinstance(event, MessageDeleted):
             return  # the progress message disappears before the final one: nothing to do
         if isinstance(event, InteractionEvent):
-            await self._on_interaction(correlator, event)
+            self._on_interaction(correlator, event)
             return
         account_live = [t for t in self._live.values() if t.account_id == account_id]
         match = correlator.match(event.keys, account_live)
         if match is None:
-            if not correlator.belongs_to_finished(event.keys) and not isinstance(event, JobNotice):
-                log.info("account %s: no task matches %s (message %s, nonce %s, hash %s)", account_id,
-                         type(event).__name__, event.keys.message_id, event.keys.nonce, event.keys.job_hash)
-            elif isinstance(event, JobNotice):
+            if isinstance(event, JobNotice):
                 log.warning("account %s: notice %s not tied to a task: %s", account_id, event.kind.value,
                             event.title)
+            elif not correlator.belongs_to_finished(event.keys):
+                log.info("account %s: no task matches %s (message %s, nonce %s, hash %s)", account_id,
+                         type(event).__name__, event.keys.message_id, event.keys.nonce, event.keys.job_hash)
             return
-        log.debug("account %s: %s matched task %s by %s", account_id, type(event).__name__, match.task_id,
-                  match.key)
-        async with self._locked(match.task_id) as task:
-            if task is None or task.status.is_terminal:
-                return
-            try:
-                changed = self._apply(correlator, task, event)
-            except IllegalTransition:
-                log.error("illegal transition on task %s from %s", task.id, type(event).__name__, exc_info=True)
-                return
-            if changed:
-                await self._commit(task)
+        task = self._live.get(match.task_id)
+        if task is None or task.status.is_terminal:
+            return
+        log.debug("account %s: %s matched task %s by %s", account_id, type(event).__name__, task.id, match.key)
+        try:
+            changed = self._apply(correlator, task, event)
+        except IllegalTransition:
+            log.error("illegal transition on task %s from %s", task.id, type(event).__name__, exc_info=True)
+            return
+        if changed:
+            self._commit(task).add_done_callback(_log_failure)
 
-    async def _on_interaction(self, correlator: Correlator, event: InteractionEvent) -> None:
-        if not event.nonce:
+    def _on_interaction(self, correlator: Correlator, event: InteractionEvent) -> None:
+        task_id = correlator.match_nonce(event.nonce) if event.nonce else None
+        task = self._live.get(task_id) if task_id else None
+        if task is None or task.status.is_terminal:
             return
-        match = correlator.match_nonce(event.nonce)
-        if match is None:
-            return
-        async with self._locked(match) as task:
-            if task is None or task.status.is_terminal:
-                return
-            if event.interaction_id and task.interaction_id != event.interaction_id:
-                task.interaction_id = event.interaction_id
-                correlator.bind_interaction(event.interaction_id, task.id)
-                await self._repo.update(task)
-            if event.phase == InteractionPhase.FAILED:
-                reason = INTERACTION_FAILURE_REASONS.get(event.reason_code or 1,
-                                                         f"interaction failed (reason {event.reason_code})")
-                self._finish_failed(task, reason, FailureCategory.RETRYABLE.value)
-                await self._commit(task)
+        changed = False
+        if event.interaction_id and task.interaction_id != event.interaction_id:
+            task.interaction_id = event.interaction_id
+            correlator.bind_interaction(event.interaction_id, task.id)
+            changed = True
+        if event.phase == InteractionPhase.FAILED:
+            reason = INTERACTION_FAILURE_REASONS.get(event.reason_code or 1,
+                                                     f"interaction failed (reason {event.reason_code})")
+            self._finish_failed(task, reason, FailureCategory.RETRYABLE.value)
+            changed = True
+        if changed:
+            self._commit(task).add_done_callback(_log_failure)
 
     def _apply(self, correlator: Correlator, task: Task, event: MjEvent) -> bool:
         keys = event.keys

@@ -46,7 +46,7 @@ def _ensure_parent_dir(database: str) -> None:
     Path(_file_path(database)).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_pragmas(memory: bool) -> list[str]:
+def _sqlite_pragmas(memory: bool, *, background_checkpoints: bool = False) -> list[str]:
     pragmas = [
         # NORMAL is durable in WAL mode except for the last transactions on power loss, and avoids an
         # fsync per commit - which matters because every progress update is a commit.
@@ -57,7 +57,54 @@ def _sqlite_pragmas(memory: bool) -> list[str]:
     if not memory:
         # WAL: readers never block the writer nor each other, which the fetch endpoint relies on.
         pragmas.insert(0, "PRAGMA journal_mode=WAL")
+        # No automatic checkpoint inside a commit: with ~10 index pages per task update, SQLite would
+        # checkpoint (copy + fsync) in the middle of every ~100th write, stalling it for tens of ms.
+        # WalCheckpointer does that work in the background instead.
+        if background_checkpoints:
+            pragmas.append("PRAGMA wal_autocheckpoint=0")
     return pragmas
+
+
+class WalCheckpointer:
+    """Folds the WAL back into the database file in the background, off every commit's path.
+
+    PASSIVE checkpoints never wait for (or block) readers and writers; they copy what they can. Once
+    the WAL has grown past ``truncate_pages`` a TRUNCATE checkpoint resets it, which may wait briefly for
+    readers but keeps the file from growing without bound under constant load.
+    """
+
+    def __init__(self, path: str, *, interval_seconds: float = 1.0, truncate_pages: int = 50_000) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        self._interval = interval_seconds
+        self._truncate_pages = truncate_pages
+        self._job: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._job = asyncio.get_running_loop().create_task(self._loop(), name="sqlite-wal-checkpointer")
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """(busy, WAL pages, pages checkpointed) of one PASSIVE checkpoint; TRUNCATE when the WAL is large."""
+        busy, log, done = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if log >= self._truncate_pages:
+            busy, log, done = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return int(busy), int(log), int(done)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            # Busy or locked by another process: the next round catches up.
+            with contextlib.suppress(sqlite3.Error):
+                await asyncio.to_thread(self.checkpoint)
+
+    async def close(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            await asyncio.gather(self._job, return_exceptions=True)
+            self._job = None
+        with contextlib.suppress(sqlite3.Error):
+            await asyncio.to_thread(self.checkpoint)
+        self._conn.close()
 
 
 class InLoopReader:
@@ -109,9 +156,11 @@ class Database:
         *,
         serialise_reads: bool = False,
         in_loop_reader: InLoopReader | None = None,
+        checkpointer: WalCheckpointer | None = None,
     ) -> None:
         self._engine = engine
         self._in_loop_reader = in_loop_reader
+        self._checkpointer = checkpointer
         self._schema_version = schema_version
         # SQLite has one writer per database. Serialising this process's writes on an asyncio.Lock
         # turns lock contention into a cheap FIFO wait on the event loop instead of threads spinning
@@ -138,9 +187,11 @@ class Database:
         elif is_sqlite and parsed.database and not parsed.database.startswith("file:"):
             await asyncio.to_thread(_ensure_parent_dir, parsed.database)
 
+        local_file = bool(is_sqlite and not memory and parsed.database
+                          and not parsed.database.startswith("file:"))
         engine = create_async_engine(parsed, **kwargs)
         if is_sqlite:
-            pragmas = _sqlite_pragmas(memory)
+            pragmas = _sqlite_pragmas(memory, background_checkpoints=local_file)
 
             @sa.event.listens_for(engine.sync_engine, "connect")
             def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -152,14 +203,17 @@ class Database:
                     cursor.close()
 
         reader: InLoopReader | None = None
+        checkpointer: WalCheckpointer | None = None
         try:
             version = await _migrate(engine)
-            if is_sqlite and not memory and parsed.database and not parsed.database.startswith("file:"):
+            if local_file and parsed.database:
                 reader = InLoopReader(_file_path(parsed.database), engine.dialect)
+                checkpointer = WalCheckpointer(_file_path(parsed.database))
+                checkpointer.start()
         except BaseException:
             await engine.dispose()
             raise
-        return cls(engine, version, serialise_reads=memory, in_loop_reader=reader)
+        return cls(engine, version, serialise_reads=memory, in_loop_reader=reader, checkpointer=checkpointer)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -212,6 +266,9 @@ class Database:
                 yield conn
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
+            self._checkpointer = None
         if self._in_loop_reader is not None:
             self._in_loop_reader.close()
             self._in_loop_reader = None
