@@ -66,12 +66,14 @@ async def submit_imagine(body: ImagineIn, request: Request) -> SubmitResultOut:
     return SubmitResultOut.of(result)
 
 
-@router.get("/task/{task_id}/fetch", tags=["task"], summary="One task by id")
-async def fetch_task(task_id: str, request: Request) -> dict[str, Any]:
+@router.get("/task/{task_id}/fetch", tags=["task"], summary="One task by id",
+            response_model=dict[str, Any])
+async def fetch_task(task_id: str, request: Request) -> JSONResponse:
     task = await service_of(request).get(task_id)
     if task is None:
         raise ApiError(404, f"task {task_id} not found")
-    return task_json(task)
+    # The hot polling path: the dict is already plain JSON, so skip FastAPI's re-encoding pass.
+    return JSONResponse(task_json(task))
 
 
 @router.post("/task/list-by-condition", tags=["task"], summary="Tasks by ids (unknown ids are skipped)")
