@@ -65,8 +65,9 @@ async def run(rounds: int, concurrency: int, workdir: Path, port: int) -> tuple[
     base = f"http://127.0.0.1:{port}"
     await wait_emulator(base)
     async with httpx.AsyncClient() as client:
-        await client.post(f"{base}/_emulator/config", json={"concurrency": concurrency * 2, "grid_size": 128, "preview_size": 32,
-                                                              "queue_size": concurrency * 2})
+        # Small images: the emulator's rendering shares our two cores, the proxy's work does not depend on it.
+        await client.post(f"{base}/_emulator/config", json={"concurrency": concurrency * 2, "grid_size": 128,
+                                                              "preview_size": 32, "queue_size": concurrency * 2})
         sandbox = (await client.post(f"{base}/_emulator/accounts", json={"username": "bench"})).json()
     settings = Settings(
         storage={"database_url": f"sqlite+aiosqlite:///{workdir}/latency.db", "data_dir": str(workdir)},

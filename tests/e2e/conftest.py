@@ -4,9 +4,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from tests.e2e.harness import HookReceiver, Proxy, proxy_settings, start_proxy
 
 from mjproxy.emulator import Emulator, EmulatorConfig
+from tests.e2e.harness import HookReceiver, Proxy, proxy_settings, start_proxy
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.e2e.harness import Proxy, proxy_settings, start_proxy
 
 from mjproxy.config import Settings
 from mjproxy.emulator import Emulator
+from tests.e2e.harness import Proxy, proxy_settings, start_proxy
 
 
 @pytest.mark.parametrize(("body", "fragment"), [

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from tests.e2e.harness import HookReceiver, Proxy, account_entry, proxy_settings, start_proxy
 
 from mjproxy.emulator import Emulator
+from tests.e2e.harness import HookReceiver, Proxy, account_entry, proxy_settings, start_proxy
 
 GRID_LABELS = ["U1", "U2", "U3", "U4", "", "V1", "V2", "V3", "V4"]
 
