@@ -19,6 +19,9 @@ class SnowflakeGenerator:
         self._lock = threading.Lock()
 
     def next(self) -> str:
+        return str(self.next_int())
+
+    def next_int(self) -> int:
         with self._lock:
             ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
             if ms < self._last_ms:
@@ -30,7 +33,7 @@ class SnowflakeGenerator:
             else:
                 self._increment = 0
             self._last_ms = ms
-            return str((ms << 22) | (self._worker << 17) | (self._process << 12) | self._increment)
+            return (ms << 22) | (self._worker << 17) | (self._process << 12) | self._increment
 
 
 def snowflake_time_ms(snowflake: str | int) -> int:
