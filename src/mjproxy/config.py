@@ -46,8 +46,10 @@ class DiscordSettings(_Section):
     cdn_base: str = ""  # rewrite https://cdn.discordapp.com in image URLs to this base when set
     api_version: int = Field(9, ge=6, le=10)
     compress: bool = True
+    activity_base: str = "https://936929561302675456.discordsays.com"  # Vary (Region) editor backend
+    sync_on_connect: bool = True  # read /info and /settings when an account connects
 
-    @field_validator("api_base", "gateway_url", "cdn_base")
+    @field_validator("api_base", "gateway_url", "cdn_base", "activity_base")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")

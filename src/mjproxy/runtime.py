@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ from .domain.clock import Clock, SystemClock
 from .domain.ids import SnowflakeGenerator
 from .domain.task import Task
 from .engine.commits import GroupCommitter
-from .engine.events import EventBus
+from .engine.events import EventBus, TaskChanged
 from .engine.ports import AccountPort
 from .engine.scheduler import Scheduler
 from .engine.service import EngineLimits, TaskService
@@ -57,6 +58,7 @@ class Runtime:
         self._sweeper: TimeoutSweeper | None = None
         self._notifier: WebhookNotifier | None = None
         self._committer: GroupCommitter | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def service(self) -> TaskService:
@@ -94,13 +96,16 @@ class Runtime:
                               banned_words=tuple(engine.banned_words),
                               default_notify_hook=self.settings.server.notify_hook or None)
         self._scheduler, self._tracker = scheduler, tracker
-        self._service = TaskService(repo, tracker, scheduler, self.clock, limits)
+        self._service = TaskService(repo, tracker, scheduler, self.clock, limits, accounts=self._account_port,
+                                    uploads_dir=Path(self.settings.storage.data_dir) / "uploads")
+        self.bus.subscribe(self._discard_finished_uploads)
         self._notifier = WebhookNotifier(self.bus, timeout_seconds=self.settings.server.notify_timeout_seconds)
         endpoints = DiscordEndpoints(api_base=discord.api_base, gateway_url=discord.gateway_url,
-                                     api_version=discord.api_version, compress=discord.compress)
+                                     api_version=discord.api_version, compress=discord.compress,
+                                     activity_base=discord.activity_base)
         for spec in account_settings:
             account = AccountRuntime(_spec(spec), endpoints, sink=self._dispatch, clock=self.clock,
-                                     snowflakes=self._snowflakes)
+                                     snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect)
             self.accounts[account.id] = account
             scheduler.register(account)
         for account in self.accounts.values():
@@ -121,7 +126,9 @@ class Runtime:
         log.warning("SANDBOX MODE: no Discord account is configured, so mjproxy runs against its built-in "
                     "Discord + Midjourney emulator at %s. Images are generated locally; nothing reaches "
                     "Discord.", self.emulator.base_url)
-        discord = DiscordSettings(api_base=self.emulator.base_url, gateway_url=self.emulator.gateway_url)
+        discord = self.settings.discord.model_copy(update={
+            "api_base": self.emulator.base_url, "gateway_url": self.emulator.gateway_url,
+            "activity_base": self.emulator.base_url, "cdn_base": ""})
         account = AccountSettings(name="sandbox", guild_id=sandbox.guild_id, channel_id=sandbox.channel_id,
                                   user_token=sandbox.token)
         return discord, [account]
@@ -149,6 +156,13 @@ class Runtime:
     def _account_port(self, account_id: str) -> AccountPort | None:
         return self.accounts.get(account_id)
 
+    def _discard_finished_uploads(self, event: TaskChanged) -> None:
+        """Client images were kept only until sent; a finished task no longer needs them."""
+        if event.status in ("SUCCESS", "FAILURE", "CANCEL") and self._service is not None:
+            job = asyncio.get_running_loop().create_task(self._service.discard_uploads(event.task_id))
+            self._background.add(job)
+            job.add_done_callback(self._background.discard)
+
     # -- views -----------------------------------------------------------------------------------
     def account_health(self) -> list[dict[str, Any]]:
         result = []
@@ -165,6 +179,7 @@ class Runtime:
                 "coreSize": account.core_size,
                 "queueSize": account.queue_size,
                 "token": account.masked_token,
+                "profile": account.profile(),
             })
         return result
 

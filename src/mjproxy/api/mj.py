@@ -9,8 +9,27 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..domain.task import BotType, task_json
-from ..engine.service import AccountFilter, ImagineRequest, SubmitCode, SubmitResult, TaskService
-from .schemas import IdsIn, ImagineIn, SubmitResultOut
+from ..engine.actions import ActionRequest, Actions
+from ..engine.service import AccountFilter, ImagineRequest, SubmitCode, TaskService
+from ..engine.submissions import Common, Submissions
+from .schemas import (
+    AccountFilterIn,
+    ActionIn,
+    BlendIn,
+    BotRequest,
+    ChangeIn,
+    DescribeIn,
+    IdsIn,
+    ImagineIn,
+    ModalIn,
+    SeedResultOut,
+    ShortenIn,
+    SimpleChangeIn,
+    SubmitResultOut,
+    SwapFaceIn,
+    UploadImagesIn,
+    UploadResultOut,
+)
 
 SPEED_PREFIXES = {"/mj-fast": "fast", "/mj-relax": "relax", "/mj-turbo": "turbo"}
 
@@ -27,6 +46,25 @@ class ApiError(Exception):
 def service_of(request: Request) -> TaskService:
     service: TaskService = request.app.state.service
     return service
+
+
+def submissions_of(request: Request) -> Submissions:
+    return Submissions(service_of(request))
+
+
+def actions_of(request: Request) -> Actions:
+    return Actions(service_of(request))
+
+
+def account_filter(value: AccountFilterIn | None) -> AccountFilter | None:
+    if value is None:
+        return None
+    return AccountFilter(instance_id=value.instanceId or value.channelId)
+
+
+def common(body: BotRequest, request: Request) -> Common:
+    return Common(bot_type=BotType(body.botType), state=body.state, notify_hook=body.notifyHook,
+                  account_filter=account_filter(body.accountFilter), mode=speed_mode(request))
 
 
 def require_secret(request: Request) -> None:
@@ -49,21 +87,90 @@ router = APIRouter(dependencies=[Depends(require_secret)])
 
 
 @router.post("/submit/imagine", response_model=SubmitResultOut, tags=["submit"],
-             summary="Create images from a prompt (/imagine)")
+             summary="Create images from a prompt (/imagine), optionally with image prompts")
 async def submit_imagine(body: ImagineIn, request: Request) -> SubmitResultOut:
-    if body.base64Array or body.base64:
-        return SubmitResultOut.of(SubmitResult(SubmitCode.VALIDATION_ERROR,
-                                               "reference images (base64Array) are not supported yet"))
-    if body.botType == "NIJI_JOURNEY":
-        return SubmitResultOut.of(SubmitResult(SubmitCode.VALIDATION_ERROR,
-                                               "botType NIJI_JOURNEY is not supported yet"))
-    account_filter = None
-    if body.accountFilter is not None:
-        account_filter = AccountFilter(instance_id=body.accountFilter.instanceId or body.accountFilter.channelId)
+    images = [*(body.base64Array or []), *([body.base64] if body.base64 else [])]
+    if images:
+        result = await submissions_of(request).imagine_with_images(body.prompt or "", images, common(body, request))
+        return SubmitResultOut.of(result)
     result = await service_of(request).submit_imagine(ImagineRequest(
         prompt=body.prompt or "", bot_type=BotType(body.botType), state=body.state,
-        notify_hook=body.notifyHook, account_filter=account_filter, mode=speed_mode(request)))
+        notify_hook=body.notifyHook, account_filter=account_filter(body.accountFilter), mode=speed_mode(request)))
     return SubmitResultOut.of(result)
+
+
+@router.post("/submit/describe", response_model=SubmitResultOut, tags=["submit"],
+             summary="Four prompts that describe an image (/describe)")
+async def submit_describe(body: DescribeIn, request: Request) -> SubmitResultOut:
+    return SubmitResultOut.of(await submissions_of(request).describe(body.base64, body.link, common(body, request)))
+
+
+@router.post("/submit/blend", response_model=SubmitResultOut, tags=["submit"],
+             summary="Blend 2 to 5 images (/blend)")
+async def submit_blend(body: BlendIn, request: Request) -> SubmitResultOut:
+    result = await submissions_of(request).blend(body.base64Array, body.dimensions, common(body, request))
+    return SubmitResultOut.of(result)
+
+
+@router.post("/submit/shorten", response_model=SubmitResultOut, tags=["submit"],
+             summary="Analyse a prompt and propose shorter ones (/shorten)")
+async def submit_shorten(body: ShortenIn, request: Request) -> SubmitResultOut:
+    return SubmitResultOut.of(await submissions_of(request).shorten(body.prompt or "", common(body, request)))
+
+
+@router.post("/submit/action", response_model=SubmitResultOut, tags=["submit"],
+             summary="Press a button of a finished task (U1–U4, V1–V4, 🔄, Vary, Zoom, Pan, …)")
+async def submit_action(body: ActionIn, request: Request) -> SubmitResultOut:
+    result = await actions_of(request).action(ActionRequest(body.taskId or "", body.customId or "",
+                                                            state=body.state, notify_hook=body.notifyHook))
+    return SubmitResultOut.of(result)
+
+
+@router.post("/submit/modal", response_model=SubmitResultOut, tags=["submit"],
+             summary="Confirm a MODAL task (code 21) with a prompt and, for Vary (Region), a mask")
+async def submit_modal(body: ModalIn, request: Request) -> SubmitResultOut:
+    return SubmitResultOut.of(await actions_of(request).modal(body.taskId or "", body.prompt, body.maskBase64))
+
+
+@router.post("/submit/change", response_model=SubmitResultOut, tags=["submit"],
+             summary="Open-edition U/V/R on a grid: {taskId, action, index}")
+async def submit_change(body: ChangeIn, request: Request) -> SubmitResultOut:
+    result = await actions_of(request).change(body.taskId or "", body.action or "", body.index, state=body.state,
+                                              notify_hook=body.notifyHook)
+    return SubmitResultOut.of(result)
+
+
+@router.post("/submit/simple-change", response_model=SubmitResultOut, tags=["submit"],
+             summary="Open-edition U/V/R as text: {content: '<taskId> U2'}")
+async def submit_simple_change(body: SimpleChangeIn, request: Request) -> SubmitResultOut:
+    result = await actions_of(request).simple_change(body.content or "", state=body.state,
+                                                     notify_hook=body.notifyHook)
+    return SubmitResultOut.of(result)
+
+
+@router.post("/submit/upload-discord-images", response_model=UploadResultOut, tags=["submit"],
+             summary="Upload images to Discord and return their attachment URLs")
+async def upload_discord_images(body: UploadImagesIn, request: Request) -> UploadResultOut:
+    result, urls = await submissions_of(request).upload_images(body.base64Array,
+                                                                account_filter(body.accountFilter or body.filter))
+    return UploadResultOut(code=int(result.code), description=result.description, result=urls)
+
+
+@router.post("/insight-face/swap", response_model=SubmitResultOut, tags=["submit"],
+             summary="Swap the face of the source image onto the target (InsightFace bot)")
+async def swap_face(body: SwapFaceIn, request: Request) -> SubmitResultOut:
+    result = await submissions_of(request).swap_face(body.sourceBase64 or "", body.targetBase64 or "",
+                                                      Common(state=body.state, notify_hook=body.notifyHook))
+    return SubmitResultOut.of(result)
+
+
+@router.get("/task/{task_id}/image-seed", response_model=SeedResultOut, tags=["task"],
+            summary="The seed of a finished job (through /show and ✉️ in the bot's DM)")
+async def image_seed(task_id: str, request: Request) -> JSONResponse:
+    result = await actions_of(request).seed(task_id)
+    status = 404 if result.code == SubmitCode.NOT_FOUND else 200
+    return JSONResponse({"code": int(result.code), "description": result.description, "result": result.result},
+                        status_code=status)
 
 
 @router.get("/task/{task_id}/fetch", tags=["task"], summary="One task by id",

@@ -35,10 +35,13 @@ class SubmitCommon(BaseModel):
         return value
 
 
-class ImagineIn(SubmitCommon):
-    prompt: str | None = Field(None, description="The prompt, with any Midjourney parameters (--ar 16:9 …)")
+class BotRequest(SubmitCommon):
     botType: Literal["MID_JOURNEY", "NIJI_JOURNEY"] = "MID_JOURNEY"
     accountFilter: AccountFilterIn | None = None
+
+
+class ImagineIn(BotRequest):
+    prompt: str | None = Field(None, description="The prompt, with any Midjourney parameters (--ar 16:9 …)")
     base64Array: list[str] | None = None
     base64: str | None = None
 
@@ -58,3 +61,64 @@ class SubmitResultOut(BaseModel):
     def of(cls, result: SubmitResult) -> SubmitResultOut:
         return cls(code=int(result.code), description=result.description, result=result.result,
                    properties=result.properties)
+
+
+class DescribeIn(BotRequest):
+    base64: str | None = Field(None, description="The image as a data URL (data:image/png;base64,…)")
+    link: str | None = Field(None, max_length=2000, description="Or a public http(s) URL of the image")
+
+
+class BlendIn(BotRequest):
+    base64Array: list[str] | None = Field(None, description="2 to 5 images as data URLs")
+    dimensions: Literal["PORTRAIT", "SQUARE", "LANDSCAPE"] | None = "SQUARE"
+
+
+class ShortenIn(BotRequest):
+    prompt: str | None = None
+
+
+class ActionIn(SubmitCommon):
+    taskId: str | None = None
+    customId: str | None = None
+    chooseSameChannel: bool = False
+    accountFilter: AccountFilterIn | None = None
+    enableRemix: bool | None = None
+
+
+class ModalIn(BaseModel):
+    taskId: str | None = None
+    prompt: str | None = Field(None, max_length=6000)
+    maskBase64: str | None = None
+
+
+class ChangeIn(SubmitCommon):
+    taskId: str | None = None
+    action: Literal["UPSCALE", "VARIATION", "REROLL"] | None = None
+    index: int | None = None
+
+
+class SimpleChangeIn(SubmitCommon):
+    content: str | None = None
+
+
+class UploadImagesIn(BaseModel):
+    base64Array: list[str] | None = None
+    filter: AccountFilterIn | None = None
+    accountFilter: AccountFilterIn | None = None
+
+
+class SwapFaceIn(SubmitCommon):
+    sourceBase64: str | None = None
+    targetBase64: str | None = None
+
+
+class UploadResultOut(BaseModel):
+    code: int
+    description: str
+    result: list[str] = Field(default_factory=list)
+
+
+class SeedResultOut(BaseModel):
+    code: int
+    description: str
+    result: str | None = None

@@ -36,6 +36,7 @@ class TaskAction(StrEnum):
     BLEND = "BLEND"
     SHORTEN = "SHORTEN"
     SWAP_FACE = "SWAP_FACE"
+    BOOKMARK = "BOOKMARK"  # ❤️ on an upscale: no image job, done when the bot acknowledges the click
 
 
 class BotType(StrEnum):

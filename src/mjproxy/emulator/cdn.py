@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +96,20 @@ class Cdn:
         path = f"/ephemeral-attachments/{app_id}/{snowflake}/{blob.filename}"
         self.put(path, blob)
         return self.attachment_json(snowflake, path, blob)
+
+    def is_own_url(self, url: str) -> bool:
+        return any(url.startswith(base + "/") for base in (self.cdn_base(), self.media_base()))
+
+    def resolve_url(self, url: str) -> Blob | None:
+        """The blob behind one of our (validly signed, unexpired) CDN URLs; None otherwise."""
+        if not self.is_own_url(url):
+            return None
+        parts = urllib.parse.urlsplit(url)
+        blob = self.blobs.get(urllib.parse.unquote(parts.path))
+        if blob is None or not self.check(urllib.parse.unquote(parts.path),
+                                          dict(urllib.parse.parse_qsl(parts.query))):
+            return None
+        return blob
 
     def router(self) -> APIRouter:
         router = APIRouter()

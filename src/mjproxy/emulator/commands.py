@@ -8,10 +8,41 @@ from importlib import resources
 from typing import Any
 
 from .snowflake import Snowflakes
-from .state import MJ_BOT_ID, NIJI_BOT_ID, JsonDict
+from .state import INSIGHTFACE_BOT_ID, MJ_BOT_ID, NIJI_BOT_ID, JsonDict
 
 NIJI_IMAGINE_ID = "1023054140580057099"
 NIJI_IMAGINE_VERSION = "1248805223892254774"
+# niji's other commands: only /imagine's identity is known (midjourney-bot.md §1); these ids are ours.
+NIJI_COMMAND_IDS: dict[str, tuple[str, str]] = {
+    "imagine": (NIJI_IMAGINE_ID, NIJI_IMAGINE_VERSION),
+    "describe": ("1092492867185950853", "1248805223892254775"),
+    "blend": ("1062880104792997971", "1248805223892254776"),
+    "shorten": ("1121575372539039775", "1248805223892254777"),
+    "info": ("1023054140580057100", "1248805223892254778"),
+    "settings": ("1023054140580057101", "1248805223892254779"),
+    "fast": ("1023054140580057102", "1248805223892254780"),
+    "relax": ("1023054140580057103", "1248805223892254781"),
+    "show": ("1023054140580057104", "1248805223892254782"),
+}
+MJ_DESCRIBE_ID = "1092492867185950852"  # also the ephemeral-attachments path segment of describe inputs (§5)
+
+SAVEID_ID, SWAPID_ID = "1108457891245310012", "1108457891245310013"
+
+
+def _insightface_commands() -> list[JsonDict]:
+    def opt(kind: int, name: str, desc: str) -> JsonDict:
+        return {"type": kind, "name": name, "description": desc, "required": True}
+
+    base: JsonDict = {"type": 1, "application_id": INSIGHTFACE_BOT_ID, "dm_permission": True,
+                      "contexts": [0, 1, 2], "integration_types": [0]}
+    return [
+        {**base, "id": SAVEID_ID, "version": "1236512378924412938", "name": "saveid",
+         "description": "Save a face as an idname", "global_popularity_rank": 1,
+         "options": [opt(3, "idname", "Name of the face (letters and digits)"), opt(11, "image", "Face image")]},
+        {**base, "id": SWAPID_ID, "version": "1236512378924412939", "name": "swapid",
+         "description": "Swap a saved face into an image", "global_popularity_rank": 2,
+         "options": [opt(3, "idname", "A saved idname"), opt(11, "image", "Target image")]},
+    ]
 
 APPLICATIONS: dict[str, JsonDict] = {
     MJ_BOT_ID: {
@@ -30,6 +61,14 @@ APPLICATIONS: dict[str, JsonDict] = {
         "bot_id": NIJI_BOT_ID,
         "flags": 2699264,
     },
+    INSIGHTFACE_BOT_ID: {
+        "id": INSIGHTFACE_BOT_ID,
+        "name": "InsightFaceSwap",
+        "description": "Face swap with saved identities (/saveid, /swapid)",
+        "icon": "2a3b4c5d6e7f8091a2b3c4d5e6f70819",
+        "bot_id": INSIGHTFACE_BOT_ID,
+        "flags": 8192,
+    },
 }
 
 
@@ -46,16 +85,23 @@ class CommandCatalogue:
         self._snowflakes = snowflakes
         snapshot = _load_snapshot()
         self.version: str = str(snapshot["version"])
-        self.commands: dict[str, dict[str, JsonDict]] = {MJ_BOT_ID: {}, NIJI_BOT_ID: {}}
+        self.commands: dict[str, dict[str, JsonDict]] = {MJ_BOT_ID: {}, NIJI_BOT_ID: {}, INSIGHTFACE_BOT_ID: {}}
         for cmd in snapshot["application_commands"]:
             self.commands[MJ_BOT_ID][cmd["name"]] = cmd
-        # niji shares the MJ formats; only /imagine's identity is known (midjourney-bot.md §1).
-        imagine = copy.deepcopy(self.commands[MJ_BOT_ID]["imagine"])
-        imagine.update(id=NIJI_IMAGINE_ID, version=NIJI_IMAGINE_VERSION, application_id=NIJI_BOT_ID)
-        self.commands[NIJI_BOT_ID]["imagine"] = imagine
+        # niji shares the MJ formats and option shapes.
+        for name, (cid, version) in NIJI_COMMAND_IDS.items():
+            niji = copy.deepcopy(self.commands[MJ_BOT_ID][name])
+            niji.update(id=cid, version=version, application_id=NIJI_BOT_ID)
+            self.commands[NIJI_BOT_ID][name] = niji
+        for cmd in _insightface_commands():
+            self.commands[INSIGHTFACE_BOT_ID][cmd["name"]] = cmd
 
     def get(self, application_id: str, name: str) -> JsonDict | None:
         return self.commands.get(application_id, {}).get(name)
+
+    def command_id(self, application_id: str, name: str) -> str:
+        cmd = self.get(application_id, name)
+        return str(cmd["id"]) if cmd else MJ_DESCRIBE_ID
 
     def bump(self) -> None:
         for cmds in self.commands.values():

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Profile = Literal["legacy", "modern"]
+VariationLabel = Literal["strong", "subtle", "plain"]
 
 
 class EmulatorConfig(BaseModel):
@@ -71,3 +72,44 @@ class EmulatorConfig(BaseModel):
     # --- images ------------------------------------------------------------------------------------
     grid_size: int = Field(1024, ge=64, le=4096)
     preview_size: int = Field(256, ge=16, le=1024)
+
+    # --- grid / SOLO actions (midjourney-bot.md §6.2–6.10, §11) --------------------------------------
+    # V1–V4 content: `Variations (Strong) by` / `Variations (Subtle) by` / `Variations by` (unverified mapping);
+    # a user's /settings High/Low Variation Mode overrides it.
+    variation_label: VariationLabel = "strong"
+    # U1–U4: "image" = v5+ instant `**P** - Image #i <@U>`; "upscaled" = 2023 form with a nonce-bearing
+    # `Upscaling image #i with **P** - <@U> (Waiting to start)` message first, then `**P** - Upscaled by <@U> (MODE)`.
+    upscale_style: Literal["image", "upscaled"] = "image"
+    # Which upsample_* ids the SOLO set carries; "auto" follows --v in the prompt (default v6r1).
+    upscale_model: Literal["auto", "v5", "v6", "v6r1", "v7"] = "auto"
+    web_button: bool = False  # style-5 "Web" link button on SOLO sets (§11.2)
+    restyle_clicked: bool = True  # clicked U/V/SOLO button turns style 1 via MESSAGE_UPDATE (§11.1)
+    custom_zoom_prefill: str = " --zoom 2"  # appended to P in the Custom Zoom modal (unverified)
+    strict_message_flags: bool = False  # clicks on ephemeral messages need message_flags 64 (else 400 50035)
+
+    # --- Vary (Region) (§4.4, §6.10) ---------------------------------------------------------------
+    inpaint_enabled: bool = True  # False: the click gets INTERACTION_FAILURE
+    activity_base_url: str | None = None  # host of /inpaint/api/submit-job; default: the emulator's base_url
+    inpaint_require_same_size: bool = True  # the mask must have the source image's size
+    inpaint_interaction_metadata: bool = True  # job messages carry the click's interaction_metadata
+    inpaint_message_reference: bool = True  # job messages reply to the upscale message
+
+    # --- describe / shorten / blend / links (§6.11–6.13, §15) ------------------------------------------
+    describe_ephemeral: bool = False  # placeholder flags 192 -> 64 instead of public (era-dependent)
+    describe_link_invalid_substrings: list[str] = Field(default_factory=lambda: ["invalid-link", "expired-link"])
+    unreachable_link_substrings: list[str] = Field(default_factory=lambda: ["unreachable"])  # imagine image URLs
+    shorten_headings: Literal["caps", "markdown"] = "caps"
+    blend_prompt_form: Literal["links", "empty", "params"] = "links"
+
+    # --- account (/info, /settings, §13, §14) ------------------------------------------------------
+    default_version: str = "6.1"  # shown as the current model in /settings until the user picks one
+    info_subscription: str = "Pro (Active monthly, renews next on <t:{renews}>)"
+    fast_hours_total: float = 30.0
+    fast_hours_used_initial: float = 0.426  # -> "29.57/30.0 hours (98.58%)" for a fresh user
+    fast_hours_per_job: float = Field(0.0167, ge=0)  # turbo costs double, relax nothing
+
+    # --- seed DM (§6.18) ---------------------------------------------------------------------------
+    seed_on_guild_reaction: bool = True  # ✉️ on the original guild job message also sends the seed DM
+
+    # --- other bots (§1) ---------------------------------------------------------------------------
+    niji_suffix: str = "--niji 6"  # appended by the niji bot to every prompt

@@ -21,18 +21,24 @@ def mode_word(mode: str, stealth: bool = False) -> str:
 
 
 def job_content(prompt: str, user_id: str, status: str, *, website_uuid: str | None = None,
-                trailer: bool = False) -> str:
-    """`**P** - <@U> (status)` (§7), optionally with the website link before the mode and the -# trailer."""
+                trailer: bool = False, label: str = "") -> str:
+    """`**P** - <label><@U> (status)` (§7), e.g. label `Variations (Strong) by `; optionally with the website
+    link before the mode and the -# trailer."""
     link = (
         f" [(Open on website for full quality)](<https://midjourney.com/jobs/{website_uuid}>)"
         if website_uuid
         else ""
     )
-    return f"**{prompt}** - <@{user_id}>{link} ({status})" + (TRAILER if trailer else "")
+    return f"**{prompt}** - {label}<@{user_id}>{link} ({status})" + (TRAILER if trailer else "")
 
 
-def progress_content(prompt: str, user_id: str, percent: int, mode: str) -> str:
-    return f"**{prompt}** - <@{user_id}> ({percent}%) ({mode})"
+def progress_content(prompt: str, user_id: str, percent: int, mode: str, label: str = "") -> str:
+    return f"**{prompt}** - {label}<@{user_id}> ({percent}%) ({mode})"
+
+
+def upscale_pick_content(prompt: str, user_id: str, index: int) -> str:
+    """v5+ U1–U4 result: `**P** - Image #i <@U>`, no status, no mode (§6.4)."""
+    return f"**{prompt}** - Image #{index} <@{user_id}>"
 
 
 def grid_filename(username: str, slug: str, job_id: str) -> str:
@@ -55,6 +61,55 @@ def grid_buttons(job_id: str) -> list[JsonDict]:
     row1.append(_button(f"MJ::JOB::reroll::0::{job_id}::SOLO", emoji="🔄"))
     row2 = [_button(f"MJ::JOB::variation::{i}::{job_id}", f"V{i}") for i in range(1, 5)]
     return [{"type": 1, "components": row1}, {"type": 1, "components": row2}]
+
+
+UPSCALE_VARIANTS: dict[str, list[tuple[str, str]]] = {
+    # model -> [(custom_id token, label)] (§11.3)
+    "v5": [("upsample_v5_2x", "Upscale (2x)"), ("upsample_v5_4x", "Upscale (4x)")],
+    "v6": [("upsample_v6_2x_subtle", "Upscale (Subtle)"), ("upsample_v6_2x_creative", "Upscale (Creative)")],
+    "v6r1": [("upsample_v6r1_2x_subtle", "Upscale (Subtle)"), ("upsample_v6r1_2x_creative", "Upscale (Creative)")],
+    "v7": [("upsample_v7_2x_subtle", "Upscale (Subtle)"), ("upsample_v7_2x_creative", "Upscale (Creative)")],
+}
+PAN_EMOJI = {"left": "⬅️", "right": "➡️", "up": "⬆️", "down": "⬇️"}
+
+
+def solo_buttons(job_id: str, model: str = "v6r1", *, web: bool = False, with_upscales: bool = True) -> list[JsonDict]:
+    """SOLO buttons under an upscaled image (§11.3); `with_upscales=False` is the reduced set shown under an
+    Upscale (Subtle/Creative/2x/4x) result."""
+    rows: list[list[JsonDict]] = []
+    if with_upscales:
+        rows.append([_button(f"MJ::JOB::{token}::1::{job_id}::SOLO", label, emoji="🔼")
+                     for token, label in UPSCALE_VARIANTS[model]])
+    rows.append([
+        _button(f"MJ::JOB::low_variation::1::{job_id}::SOLO", "Vary (Subtle)", emoji="🪄"),
+        _button(f"MJ::JOB::high_variation::1::{job_id}::SOLO", "Vary (Strong)", emoji="🪄"),
+        _button(f"MJ::Inpaint::1::{job_id}::SOLO", "Vary (Region)", emoji="🖌️"),
+    ])
+    rows.append([
+        _button(f"MJ::Outpaint::50::1::{job_id}::SOLO", "Zoom Out 2x", emoji="🔍"),
+        _button(f"MJ::Outpaint::75::1::{job_id}::SOLO", "Zoom Out 1.5x", emoji="🔍"),
+        _button(f"MJ::CustomZoom::{job_id}", "Custom Zoom", emoji="🔍"),
+    ])
+    rows.append([_button(f"MJ::JOB::pan_{d}::1::{job_id}::SOLO", emoji=e) for d, e in PAN_EMOJI.items()])
+    last = [_button(f"MJ::BOOKMARK::{job_id}", emoji="❤️")]
+    if web:
+        last.append({"type": 2, "style": 5, "label": "Web", "url": f"https://www.midjourney.com/app/jobs/{job_id}/"})
+    rows.append(last)
+    return [{"type": 1, "components": row} for row in rows]
+
+
+def restyled(components: list[JsonDict], custom_id: str, style: int = 1) -> list[JsonDict]:
+    """A copy of `components` with the button `custom_id` restyled (clicked buttons turn style 1, §11.1)."""
+    out: list[JsonDict] = []
+    for row in components:
+        comps = []
+        for comp in row.get("components", []):
+            comp = dict(comp)
+            if comp.get("custom_id") == custom_id and comp.get("type") == 2:
+                comp["style"] = style
+            comps.append(comp)
+        out.append({**row, "components": comps})
+    return out
 
 
 def custom_ids(components: list[JsonDict]) -> set[str]:
@@ -129,6 +184,9 @@ EMBEDS: dict[str, EmbedKind] = {
         "To keep using Midjourney, please subscribe: https://www.midjourney.com/account",
     ),
     "duplicate_images": EmbedKind("Duplicate images detected", RED, "Please use different images."),
+    "job_not_found": EmbedKind(
+        "Job not found", RED, "Sorry, we could not find a job with that ID. Please check it and try again.",
+    ),
 }
 
 # Notices that carry an acknowledge button (§11.6; ids unverified, shaped like MJ's).

@@ -6,6 +6,7 @@ import io
 import json
 import re
 import secrets
+import urllib.parse
 import uuid
 from typing import Any
 
@@ -280,15 +281,53 @@ class Rest:
         message = self.state.find_message(cid, mid)
         if message is None or (message.ephemeral_for and message.ephemeral_for != user.id):
             raise E.unknown_message()
+        if request.method == "PUT":
+            self.world.add_reaction(user.id, message, urllib.parse.unquote(emoji))
         return Response(status_code=204)
 
     # --- POST /interactions ------------------------------------------------------------------------
     async def interactions(self, request: Request) -> Response:
         user = self.auth(request)
-        payload, _files = await self.payload_and_files(request)
+        payload, files = await self.payload_and_files(request)
         inter = self.validate_interaction(user, payload)
+        inter.attachments = self.resolve_attachments(inter.data, files)
         self.world.accept_interaction(inter)
         return Response(status_code=204)
+
+    def resolve_attachments(self, data: JsonDict, files: dict[str, tuple[bytes, str, str]]) -> dict[str, Blob]:
+        """data.attachments -> uploaded bytes (slots + PUT, or multipart `files[n]`, discord.md §4.3).
+
+        Direct uploads are also kept under a synthetic upload_filename `direct/<snowflake>/<name>`.
+        Unknown uploads and type-11 options naming no attachment give 400 50035."""
+        refs = data.get("attachments") or []
+        if not isinstance(refs, list):
+            raise E.invalid_form(["data", "attachments"], "BASE_TYPE_LIST", "Must be a list.")
+        out: dict[str, Blob] = {}
+        for i, ref in enumerate(refs):
+            if not isinstance(ref, dict):
+                raise E.invalid_form(["data", "attachments", i], "BASE_TYPE_DICT", "Must be an object.")
+            aid = str(ref.get("id", i))
+            uploaded = ref.get("uploaded_filename")
+            blob: Blob | None = None
+            if uploaded:
+                blob = self.world.cdn.uploads.get(str(uploaded))
+            elif f"files[{aid}]" in files:
+                raw, fname, ctype = files[f"files[{aid}]"]
+                blob = Blob(raw, ctype or "application/octet-stream", str(ref.get("filename") or fname),
+                            *_image_size(raw))
+                self.world.cdn.uploads[f"direct/{self.world.snowflakes.next()}/{blob.filename}"] = blob
+            if blob is None:
+                raise E.invalid_form(["data", "attachments", i, "uploaded_filename"], "ATTACHMENT_NOT_FOUND",
+                                     "Attachment not found")
+            out[aid] = blob
+        stack = [o for o in data.get("options") or [] if isinstance(o, dict)]
+        while stack:
+            opt = stack.pop()
+            stack.extend(o for o in opt.get("options") or [] if isinstance(o, dict))
+            if opt.get("type") == 11 and str(opt.get("value")) not in out:
+                raise E.invalid_form(["data", "options", str(opt.get("name"))], "ATTACHMENT_NOT_FOUND",
+                                     "Attachment not found")
+        return out
 
     def validate_interaction(self, user: User, body: Any) -> Interaction:
         if not isinstance(body, dict):
@@ -322,12 +361,17 @@ class Rest:
             if str(data.get("custom_id", "")) not in custom_ids(message.data.get("components") or []):
                 raise E.invalid_form(["data", "custom_id"], "COMPONENT_VALIDATION_FAILED",
                                      "Component validation failed")
+            flags = int(message.data.get("flags") or 0)
+            if self.world.config.strict_message_flags and (int(body.get("message_flags") or 0) & 64) != (flags & 64):
+                raise E.invalid_form(["message_flags"], "INTERACTION_MESSAGE_FLAGS_INVALID",
+                                     "message_flags must match the target message")
         else:
             if not isinstance(data.get("custom_id"), str) or not isinstance(data.get("components"), list):
                 raise E.invalid_form(["data", "custom_id"], "BASE_TYPE_REQUIRED", "This field is required")
             opener = self.world.interactions.get(str(data.get("id", "")))
             if opener is None or opener.user_id != user.id:
                 raise E.invalid_form(["data", "id"], "INTERACTION_NOT_FOUND", "Unknown interaction")
+            message_id = opener.message_id  # a submit is "about" the message whose button opened the modal
         return Interaction(
             id=self.world.snowflakes.next(),
             type=int(itype),

@@ -13,6 +13,7 @@ from .snowflake import Snowflakes, snowflake_time_ms
 
 MJ_BOT_ID = "936929561302675456"
 NIJI_BOT_ID = "1022952195194359889"
+INSIGHTFACE_BOT_ID = "1090660574196674713"
 
 JsonDict = dict[str, Any]
 
@@ -34,7 +35,17 @@ NIJI_BOT_USER: JsonDict = {
     "avatar": "4cb1d4b3b7c0fcbd3fc95d9d0e1ec2b5",
     "global_name": None,
 }
-BOT_USERS: dict[str, JsonDict] = {MJ_BOT_ID: MJ_BOT_USER, NIJI_BOT_ID: NIJI_BOT_USER}
+INSIGHTFACE_BOT_USER: JsonDict = {
+    "id": INSIGHTFACE_BOT_ID,
+    "username": "InsightFaceSwap",
+    "discriminator": "0577",
+    "bot": True,
+    "public_flags": 65536,
+    "avatar": "2a3b4c5d6e7f8091a2b3c4d5e6f70819",
+    "global_name": None,
+}
+BOT_USERS: dict[str, JsonDict] = {MJ_BOT_ID: MJ_BOT_USER, NIJI_BOT_ID: NIJI_BOT_USER,
+                                  INSIGHTFACE_BOT_ID: INSIGHTFACE_BOT_USER}
 
 EPHEMERAL = 64
 
@@ -60,12 +71,39 @@ def mask_token(token: str) -> str:
 
 @dataclass
 class UserSettings:
-    """Per-user Midjourney settings; later issues (/settings, /prefer, /info) mutate these."""
+    """Per-user Midjourney settings, mutated by /settings, /prefer, /fast, /relax, /turbo, /stealth, /public."""
 
     mode: Literal["fast", "relax", "turbo"] = "fast"
     remix: bool = False
-    suffix: str = ""
+    suffix: str = ""  # /prefer suffix
     stealth: bool = False
+    version: str | None = None  # /settings model pick ("6.1", "niji 6", ...); None = default, not appended
+    raw: bool = False  # /settings RAW Mode -> --style raw
+    stylize: int | None = None  # /settings Stylize buttons -> --s N
+    variation: Literal["strong", "subtle"] | None = None  # /settings High/Low Variation Mode; None = knob
+
+    def settings_suffix(self) -> str:
+        """What /settings appends to every prompt (only what the user explicitly chose)."""
+        parts: list[str] = []
+        if self.version:
+            parts.append(f"--niji {self.version.split()[-1]}" if self.version.startswith("niji")
+                         else f"--v {self.version}")
+        if self.raw:
+            parts.append("--style raw")
+        if self.stylize is not None:
+            parts.append(f"--s {self.stylize}")
+        return " ".join(parts)
+
+
+@dataclass
+class UserStats:
+    """Counters shown by /info (midjourney-bot.md §14)."""
+
+    fast_hours_used: float | None = None  # None = config.fast_hours_used_initial
+    lifetime_images: int = 0
+    lifetime_hours: float = 0.0
+    relaxed_images: int = 0
+    relaxed_hours: float = 0.0
 
 
 @dataclass
@@ -75,6 +113,7 @@ class User:
     token: str
     token_valid: bool = True
     settings: UserSettings = field(default_factory=UserSettings)
+    stats: UserStats = field(default_factory=UserStats)
     guild_ids: list[str] = field(default_factory=list)
     dm_channel_ids: list[str] = field(default_factory=list)
 
@@ -169,7 +208,7 @@ class WorldState:
 
     def create_guild(self, owner: User, name: str) -> tuple[Guild, Channel]:
         gid = self.snowflakes.next()
-        guild = Guild(id=gid, name=name, owner_id=owner.id, member_ids=[owner.id, MJ_BOT_ID])
+        guild = Guild(id=gid, name=name, owner_id=owner.id, member_ids=[owner.id, *BOT_USERS])
         channel = Channel(id=self.snowflakes.next(), type=0, name="general", guild_id=gid)
         guild.channel_ids.append(channel.id)
         self.guilds[gid] = guild

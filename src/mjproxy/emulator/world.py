@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .cdn import Cdn
+from .cdn import Blob, Cdn
 from .commands import CommandCatalogue
 from .config import EmulatorConfig
 from .gateway import Gateway
@@ -35,6 +35,21 @@ class Interaction:
     acked: bool = False
     failed: bool = False
     timer: asyncio.Task[None] | None = field(default=None, repr=False)
+    # Uploads referenced by data.attachments, resolved by REST: attachment id (as a string) -> bytes.
+    attachments: dict[str, Blob] = field(default_factory=dict, repr=False)
+
+    @property
+    def opener_id(self) -> str | None:
+        """Modal submits: the interaction id of the click that opened the modal (`data.id`)."""
+        return str(self.data.get("id")) if self.type == 5 and self.data.get("id") is not None else None
+
+    def modal_value(self) -> str:
+        """The first text input's value of a modal submit."""
+        for row in self.data.get("components") or []:
+            for comp in (row.get("components") or []) if isinstance(row, dict) else []:
+                if isinstance(comp, dict) and "value" in comp:
+                    return str(comp["value"])
+        return ""
 
     @property
     def name(self) -> str:
@@ -43,6 +58,9 @@ class Interaction:
 
 class InteractionHandler(Protocol):
     def handle(self, interaction: Interaction) -> None: ...
+
+
+ReactionListener = Callable[[str, StoredMessage, str], None]  # (user id, message, emoji name)
 
 
 class World:
@@ -56,6 +74,7 @@ class World:
         self.commands = CommandCatalogue(self.snowflakes)
         self.interactions: dict[str, Interaction] = {}
         self.handler: InteractionHandler | None = None
+        self.reaction_listeners: list[ReactionListener] = []
         self.tasks: set[asyncio.Task[Any]] = set()
 
     @property
@@ -87,6 +106,9 @@ class World:
             meta["command_type"] = int(inter.data.get("type", 1))
         else:
             meta["interacted_message_id"] = inter.message_id
+        if inter.type == 5 and inter.opener_id in self.interactions:
+            opener = self.interactions[inter.opener_id]
+            meta["triggering_interaction_metadata"] = self.interaction_fields(opener)["interaction_metadata"]
         return {"interaction": legacy, "interaction_metadata": meta}
 
     def create_message(
@@ -217,14 +239,49 @@ class World:
             inter.timer.cancel()
         self._interaction_event(inter, "INTERACTION_FAILURE", {"reason_code": reason_code})
 
-    def open_modal(self, inter: Interaction, custom_id: str, title: str, components: list[JsonDict]) -> None:
-        """For later issues (remix, custom zoom): INTERACTION_MODAL_CREATE then SUCCESS."""
+    def _application(self, inter: Interaction) -> JsonDict:
         from .commands import APPLICATIONS
 
         app = APPLICATIONS.get(inter.application_id, {})
+        return {k: app.get(k) for k in ("id", "name", "icon", "description", "flags")} | {
+            "bot": self.state.user_json(inter.application_id)}
+
+    def open_modal(self, inter: Interaction, custom_id: str, title: str, components: list[JsonDict]) -> None:
+        """INTERACTION_MODAL_CREATE then SUCCESS (remix, custom zoom, describe/shorten picks)."""
         self._interaction_event(inter, "INTERACTION_MODAL_CREATE", {
             "channel_id": inter.channel_id, "custom_id": custom_id, "title": title, "components": components,
-            "application": {k: app.get(k) for k in ("id", "name", "icon", "description", "flags")} | {
-                "bot": self.state.user_json(inter.application_id)},
+            "application": self._application(inter),
         })
         self.ack(inter)
+
+    def open_iframe_modal(self, inter: Interaction, custom_id: str, title: str, iframe_path: str,
+                          modal_size: int = 2) -> None:
+        """INTERACTION_IFRAME_MODAL_CREATE then SUCCESS (Vary Region editor, discord.md §3.2)."""
+        self._interaction_event(inter, "INTERACTION_IFRAME_MODAL_CREATE", {
+            "channel_id": inter.channel_id, "custom_id": custom_id, "application": self._application(inter),
+            "title": title, "iframe_path": iframe_path, "modal_size": modal_size,
+        })
+        self.ack(inter)
+
+    # --- reactions ---------------------------------------------------------------------------------
+    def add_reaction(self, user_id: str, message: StoredMessage, emoji: str) -> None:
+        """PUT .../reactions/{emoji}/@me: record it, dispatch MESSAGE_REACTION_ADD, tell the bots."""
+        reactions: list[JsonDict] = message.data.setdefault("reactions", [])
+        entry = next((r for r in reactions if r["emoji"]["name"] == emoji), None)
+        if entry is None:
+            entry = {"emoji": {"id": None, "name": emoji}, "count": 0, "me": False,
+                     "count_details": {"burst": 0, "normal": 0}, "burst_colors": [], "me_burst": False,
+                     "burst_me": False, "burst_count": 0}
+            reactions.append(entry)
+        entry["count"] += 1
+        entry["count_details"]["normal"] += 1
+        entry["me"] = True
+        body: JsonDict = {"user_id": user_id, "channel_id": message.data["channel_id"], "message_id": message.id,
+                          "emoji": {"id": None, "name": emoji}, "burst": False, "type": 0,
+                          "message_author_id": message.data["author"]["id"]}
+        guild_id = self.state.channels[message.data["channel_id"]].guild_id
+        if guild_id:
+            body["guild_id"] = guild_id
+        self._dispatch_message(message, "MESSAGE_REACTION_ADD", body)
+        for listener in self.reaction_listeners:
+            listener(user_id, message, emoji)

@@ -12,10 +12,30 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..domain.prompt import normalize_prompt
-from ..domain.task import Task, TaskStatus
-from ..midjourney.events import MessageKeys
+from ..domain.task import Task, TaskAction, TaskStatus
+from ..midjourney.events import JobKind, MessageKeys
 
 _FINISHED_MEMORY = 20_000
+BUTTON_INDEX_KEY = "_buttonIndex"
+
+# Which task actions a message of a given kind can belong to (a reroll's result reads like an imagine).
+_KIND_ACTIONS: dict[JobKind, frozenset[TaskAction]] = {
+    JobKind.IMAGINE: frozenset({TaskAction.IMAGINE, TaskAction.REROLL, TaskAction.BLEND}),
+    JobKind.VARIATION: frozenset({TaskAction.VARIATION}),
+    JobKind.UPSCALE: frozenset({TaskAction.UPSCALE}),
+    JobKind.ZOOM: frozenset({TaskAction.ZOOM}),
+    JobKind.PAN: frozenset({TaskAction.PAN}),
+    JobKind.DESCRIBE: frozenset({TaskAction.DESCRIBE}),
+    JobKind.SHORTEN: frozenset({TaskAction.SHORTEN}),
+}
+
+
+def _compatible(task: Task, kind: JobKind | None, index: int | None) -> bool:
+    actions = _KIND_ACTIONS.get(kind) if kind is not None else None
+    if actions is not None and task.action not in actions:
+        return False
+    own_index = task.extra.get(BUTTON_INDEX_KEY)
+    return index is None or own_index is None or own_index == index
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +60,7 @@ class Correlator:
         self._hash: dict[str, str] = {}
         self._prompt_key: dict[str, str] = {}  # task id → normalised prompt
         self._keys_of: dict[str, list[tuple[dict[str, str], str]]] = {}  # task id → its index entries
+        self._children: dict[str, set[str]] = {}  # parent message id → button tasks clicked on it
         # identifiers of tasks that already ended: their later messages (button restyles, replays)
         # must be recognised and ignored, never handed to another task by the prompt fallback.
         self._finished = _Bounded()
@@ -61,6 +82,10 @@ class Correlator:
     def bind_hash(self, job_hash: str, task_id: str) -> None:
         self._bind(self._hash, job_hash, task_id)
 
+    def bind_parent_message(self, parent_message_id: str, task_id: str) -> None:
+        """A button task: its result replies to (or names) the message whose button was clicked."""
+        self._children.setdefault(parent_message_id, set()).add(task_id)
+
     def track(self, task: Task) -> None:
         """Index everything already known about a task (also used after a restart)."""
         self._prompt_key[task.id] = normalize_prompt(task.prompt_en or task.prompt)
@@ -72,6 +97,8 @@ class Correlator:
             self.bind_message(task.progress_message_id, task.id)
         if task.message_hash:
             self.bind_hash(task.message_hash, task.id)
+        if task.referenced_message_id:
+            self.bind_parent_message(task.referenced_message_id, task.id)
 
     def forget(self, task: Task) -> None:
         for index, key in self._keys_of.pop(task.id, []):
@@ -82,6 +109,11 @@ class Correlator:
             if known:
                 self._finished.remember(known, task.id)
         self._prompt_key.pop(task.id, None)
+        if task.referenced_message_id and task.referenced_message_id in self._children:
+            children = self._children[task.referenced_message_id]
+            children.discard(task.id)
+            if not children:
+                del self._children[task.referenced_message_id]
 
     def forget_nonce(self, nonce: str) -> None:
         self._nonce.pop(nonce, None)
@@ -94,7 +126,8 @@ class Correlator:
         return any(k is not None and k in self._finished
                    for k in (keys.nonce, keys.interaction_id, keys.message_id, keys.job_hash))
 
-    def match(self, keys: MessageKeys, live: Iterable[Task], *, allow_prompt: bool = True) -> Match | None:
+    def match(self, keys: MessageKeys, live: Iterable[Task], *, kind: JobKind | None = None,
+              index: int | None = None, allow_prompt: bool = True) -> Match | None:
         if keys.nonce and keys.nonce in self._nonce:
             return Match(self._nonce[keys.nonce], "nonce")
         for interaction in (keys.interaction_id, keys.triggering_interaction_id):
@@ -102,6 +135,20 @@ class Correlator:
                 return Match(self._interaction[interaction], "interaction")
         if keys.message_id in self._message:
             return Match(self._message[keys.message_id], "message")
+        live = list(live)
+        for parent in (keys.referenced_message_id, keys.interacted_message_id):
+            if not parent:
+                continue
+            if parent in self._message:  # a reply to a job's own progress message (notices, errors)
+                return Match(self._message[parent], "reply")
+            children = self._children.get(parent)
+            if children:
+                # "Image #2" replying to the grid, or a result replying to the upscale it came from;
+                # only when exactly one running child of that message fits the kind and index.
+                fitting = [t for t in live if t.id in children and _compatible(t, kind, index)
+                           and (t.message_hash is None or t.message_hash == keys.job_hash)]
+                if len(fitting) == 1:
+                    return Match(fitting[0].id, "reference")
         if keys.job_hash and keys.job_hash in self._hash:
             return Match(self._hash[keys.job_hash], "hash")
         if self.belongs_to_finished(keys):
@@ -115,6 +162,7 @@ class Correlator:
             if t.status in (TaskStatus.SUBMITTED, TaskStatus.IN_PROGRESS)
             and self._prompt_key.get(t.id) == wanted
             and (t.message_hash is None or t.message_hash == keys.job_hash)
+            and _compatible(t, kind, index)
         ]
         if len(candidates) == 1:
             return Match(candidates[0].id, "prompt")

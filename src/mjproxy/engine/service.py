@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from pathlib import Path
 from typing import Any
 
 from ..domain.clock import Clock, now_ms
 from ..domain.ids import TaskIdGenerator
+from ..domain.media import ImageData
 from ..domain.moderation import find_banned_word
 from ..domain.task import BotType, Task, TaskAction, TaskStatus
 from ..midjourney.errors import SubmitError
+from ..midjourney.interactions import EXTRA_KEY, InteractionSpec, SlashSpec, Upload, spec_from_json, spec_to_json
 from ..store.repository import TaskRepository
 from .ports import AccountPort
 from .scheduler import NoAccountAvailable, QueueFull, Scheduler
@@ -64,15 +69,65 @@ class EngineLimits:
     default_notify_hook: str | None = None
 
 
+def interaction_of(task: Task) -> InteractionSpec:
+    """What to send for a task; tasks stored before specs existed are plain imagines."""
+    data = task.extra.get(EXTRA_KEY)
+    if isinstance(data, dict):
+        return spec_from_json(data)
+    return SlashSpec("imagine", [{"type": 3, "name": "prompt", "value": task.prompt_en}])
+
+
+def set_interaction(task: Task, spec: InteractionSpec) -> None:
+    task.extra[EXTRA_KEY] = spec_to_json(spec)
+
+
 class TaskService:
     def __init__(self, repo: TaskRepository, tracker: Tracker, scheduler: Scheduler, clock: Clock,
-                 limits: EngineLimits, ids: TaskIdGenerator | None = None) -> None:
+                 limits: EngineLimits, ids: TaskIdGenerator | None = None, *,
+                 accounts: Callable[[str], AccountPort | None] | None = None,
+                 uploads_dir: Path | None = None) -> None:
         self._repo = repo
         self._tracker = tracker
         self._scheduler = scheduler
         self._clock = clock
         self._limits = limits
         self._ids = ids or TaskIdGenerator()
+        self._accounts = accounts or (lambda account_id: None)
+        self.uploads_dir = uploads_dir or Path("data") / "uploads"
+
+    # -- shared helpers for the use cases --------------------------------------------------------
+    @property
+    def repo(self) -> TaskRepository:
+        return self._repo
+
+    @property
+    def scheduler(self) -> Scheduler:
+        return self._scheduler
+
+    def account(self, account_id: str | None) -> AccountPort | None:
+        return self._accounts(account_id or "")
+
+    def new_task(self, action: TaskAction, **fields: Any) -> Task:
+        return Task(id=self._ids.next(), action=action, submit_time=now_ms(self._clock), **fields)
+
+    def notify_hook(self, requested: str | None) -> str | None:
+        return requested or self._limits.default_notify_hook
+
+    async def store_upload(self, task_id: str, number: int, image: ImageData, *, option: str = "") -> Upload:
+        """Keep a client's image on disk until the task has sent it (a restart must not lose it)."""
+        folder = self.uploads_dir / task_id
+        path = folder / image.filename(str(number))
+
+        def write() -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(image.content)
+
+        await asyncio.to_thread(write)
+        return Upload(path=str(path), filename=image.filename(f"{task_id}_{number}"),
+                      content_type=image.content_type, option=option)
+
+    async def discard_uploads(self, task_id: str) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.uploads_dir / task_id, True)
 
     # -- submit ------------------------------------------------------------------------------
     def validate_prompt(self, prompt: str) -> SubmitResult | None:
@@ -101,10 +156,15 @@ class TaskService:
         )
         if request.mode:
             task.extra["mode"] = request.mode
-        return await self._place(task, request.account_filter)
+        return await self.place(task, request.account_filter)
 
-    async def _place(self, task: Task, account_filter: AccountFilter | None) -> SubmitResult:
-        instance = account_filter.instance_id if account_filter else None
+    async def place(self, task: Task, account_filter: AccountFilter | None = None, *,
+                    account_id: str | None = None, stored: bool = False) -> SubmitResult:
+        """Queue a task on an account (``account_id`` pins it: follow-ups run where their parent ran).
+
+        ``stored`` tasks already exist (a MODAL task being confirmed) and are updated, not inserted.
+        """
+        instance = account_id or (account_filter.instance_id if account_filter else None)
         try:
             queue = self._scheduler.choose(account_id=instance)
         except NoAccountAvailable as exc:
@@ -113,14 +173,21 @@ class TaskService:
             return SubmitResult(SubmitCode.QUEUE_REJECTED, "queue is full, please try again later",
                                 properties={"discordInstanceId": exc.account_id})
         task.account_id = queue.account.id
-        await self._repo.insert(task)
+        if stored:
+            await self._repo.update(task)
+        else:
+            await self._repo.insert(task)
         self._tracker.track(task, timeout_minutes=queue.account.timeout_minutes)
         try:
             # The queue may have filled while the insert awaited; enqueue re-checks capacity.
             placement = self._scheduler.enqueue(queue, task)
         except QueueFull:
             self._tracker.untrack(task)
-            await self._repo.delete(task.id)  # like midjourney-proxy, a rejected task is not kept
+            if stored:
+                task.status = TaskStatus.MODAL  # still waiting for a modal submit; the client may retry
+                await self._repo.update(task)
+            else:
+                await self._repo.delete(task.id)  # like midjourney-proxy, a rejected task is not kept
             return SubmitResult(SubmitCode.QUEUE_REJECTED, "queue is full, please try again later",
                                 properties={"discordInstanceId": queue.account.id})
         properties: dict[str, Any] = {"discordInstanceId": placement.account_id}
@@ -138,10 +205,7 @@ class TaskService:
             await self._tracker.assign_nonce(task.id, nonce)
 
         try:
-            if task.action == TaskAction.IMAGINE:
-                await account.imagine(task.prompt_en, assign)
-            else:
-                raise SubmitError(f"action {task.action.value} is not supported yet")
+            sent_prompt = await account.perform(interaction_of(task), assign)
         except SubmitError as exc:
             await self._tracker.fail(task.id, exc.reason, category="submit")
             return
@@ -149,7 +213,7 @@ class TaskService:
             log.exception("submitting task %s failed unexpectedly", task.id)
             await self._tracker.fail(task.id, f"[Internal Server Error] {type(exc).__name__}: {exc}")
             return
-        await self._tracker.mark_submitted(task.id)
+        await self._tracker.mark_submitted(task.id, prompt=sent_prompt)
 
     # -- queries -----------------------------------------------------------------------------
     # Reads come from the store, never from the live objects: a client sees only what is persisted

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from ..domain.clock import Clock, now_ms
 from ..domain.state_machine import IllegalTransition, advance_progress, transition
-from ..domain.task import Task, TaskStatus
+from ..domain.task import Task, TaskAction, TaskStatus
 from ..midjourney.events import (
     AccountEvent,
     FailureCategory,
@@ -22,6 +22,7 @@ from ..midjourney.events import (
     InteractionPhase,
     JobCompleted,
     JobFailed,
+    JobKind,
     JobNotice,
     JobProgress,
     JobStarted,
@@ -35,6 +36,8 @@ from .correlation import Correlator
 log = logging.getLogger(__name__)
 
 FinishedHook = Callable[[Task], None]
+COMPLETE_ON_ACK_KEY = "_completeOnAck"
+IMAGE_SIZE_KEY = "_imageSize"
 UrlRewriter = Callable[[str], str]
 
 INTERACTION_FAILURE_REASONS = {
@@ -114,11 +117,16 @@ class Tracker:
         correlator.bind_nonce(nonce, task.id)
         await self._committer.submit(task)
 
-    async def mark_submitted(self, task_id: str) -> None:
-        """Discord accepted the interaction (204): the job timer starts now."""
+    async def mark_submitted(self, task_id: str, *, prompt: str | None = None) -> None:
+        """Discord accepted the interaction (204): the job timer starts now.
+
+        ``prompt`` is what was really sent when it differs from the request (image URLs put in front).
+        """
         task = self._live.get(task_id)
         if task is None or task.status.is_terminal:
             return
+        if prompt:
+            task.prompt = task.prompt_en = prompt
         task.start_time = task.start_time or now_ms(self._clock)
         if task.status in (TaskStatus.NOT_START, TaskStatus.MODAL):
             # The bot's first message can beat Discord's 204 to us; then the task is already further.
@@ -168,7 +176,10 @@ class Tracker:
             self._on_interaction(correlator, event)
             return
         account_live = [t for t in self._live.values() if t.account_id == account_id]
-        match = correlator.match(event.keys, account_live)
+        kind = getattr(event, "kind", None)
+        index = event.index if isinstance(event, JobCompleted) else None
+        match = correlator.match(event.keys, account_live, kind=kind if isinstance(kind, JobKind) else None,
+                                 index=index)
         if match is None:
             if isinstance(event, JobNotice):
                 log.warning("account %s: notice %s not tied to a task: %s", account_id, event.kind.value,
@@ -198,6 +209,15 @@ class Tracker:
         if event.interaction_id and task.interaction_id != event.interaction_id:
             task.interaction_id = event.interaction_id
             correlator.bind_interaction(event.interaction_id, task.id)
+            changed = True
+        if event.phase == InteractionPhase.SUCCEEDED and task.extra.get(COMPLETE_ON_ACK_KEY):
+            # A click that starts no job (❤️ bookmark): the bot's acknowledgement is the result.
+            if task.status == TaskStatus.NOT_START:
+                transition(task, TaskStatus.SUBMITTED)
+            transition(task, TaskStatus.SUCCESS)
+            task.progress = "100%"
+            task.finish_time = now_ms(self._clock)
+            task.start_time = task.start_time or task.finish_time
             changed = True
         if event.phase == InteractionPhase.FAILED:
             reason = INTERACTION_FAILURE_REASONS.get(event.reason_code or 1,
@@ -237,8 +257,15 @@ class Tracker:
             task.message_content = event.content
             task.final_prompt = event.prompt or task.final_prompt
             task.buttons = list(event.buttons)
+            if event.kind in (JobKind.DESCRIBE, JobKind.SHORTEN):
+                # The result is text: describe's four prompts, shorten's analysis and options.
+                task.final_prompt = event.content
+                if task.action == TaskAction.DESCRIBE:
+                    task.prompt = task.prompt_en = event.content
             if event.image is not None:
                 task.image_url = self._rewrite_url(event.image.url)
+                if event.image.width and event.image.height:
+                    task.extra[IMAGE_SIZE_KEY] = [event.image.width, event.image.height]
             return True
         if isinstance(event, JobFailed):
             self._finish_failed(task, event.reason, event.category.value)
