@@ -146,3 +146,44 @@ class HookReceiver:
         if self._server is not None and self._job is not None:
             self._server.should_exit = True
             await asyncio.wait_for(self._job, timeout=10)
+
+
+def png_data_url(width: int = 64, height: int = 64, color: tuple[int, int, int] = (200, 40, 40)) -> str:
+    """A real PNG image as a data URL, as clients send them."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def mask_data_url(width: int, height: int) -> str:
+    """Vary (Region) mask: black background, a white square to repaint."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(image).rectangle((width // 4, height // 4, width // 2, height // 2), fill=255)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+async def submit(proxy: Proxy, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = await proxy.client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def button(task: dict[str, Any], label: str) -> str:
+    """The customId of a task's button, found by label or emoji."""
+    for candidate in task["buttons"]:
+        if label in (candidate["label"], candidate["emoji"]):
+            return str(candidate["customId"])
+    raise AssertionError(f"no button {label!r} in {[(b['label'], b['emoji']) for b in task['buttons']]}")

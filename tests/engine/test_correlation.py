@@ -63,3 +63,33 @@ def test_messages_of_finished_tasks_are_recognised_and_ignored() -> None:
     restyled_grid = keys(message_id="final", job_hash="h-done", prompt="a red fox")
     assert c.belongs_to_finished(restyled_grid)
     assert c.match(restyled_grid, [other]) is None
+
+
+def test_image_number_replies_find_their_upscale_task() -> None:
+    from mjproxy.engine.correlation import BUTTON_INDEX_KEY
+    from mjproxy.midjourney.events import JobKind
+
+    c = Correlator()
+    ups = []
+    for i in (1, 2):
+        t = Task(id=f"u{i}", action=TaskAction.UPSCALE, status=TaskStatus.SUBMITTED, prompt="p", prompt_en="p",
+                 account_id="c", referenced_message_id="grid")
+        t.extra[BUTTON_INDEX_KEY] = i
+        c.track(t)
+        ups.append(t)
+    variation = Task(id="v", action=TaskAction.VARIATION, status=TaskStatus.SUBMITTED, prompt="p", prompt_en="p",
+                     account_id="c", referenced_message_id="grid")
+    c.track(variation)
+    reply = keys(message_id="new", referenced_message_id="grid", job_hash="h2")
+    assert c.match(reply, [*ups, variation], kind=JobKind.UPSCALE, index=2) == Match("u2", "reference")
+    assert c.match(reply, [*ups, variation], kind=JobKind.VARIATION) == Match("v", "reference")
+    # no index and two upscales of the same grid: ambiguous, so nothing is guessed
+    assert c.match(reply, ups, kind=JobKind.UPSCALE) is None
+
+
+def test_replies_to_a_progress_message_belong_to_its_task() -> None:
+    c = Correlator()
+    a = task("a")
+    c.track(a)
+    c.bind_message("progress", "a")
+    assert c.match(keys(message_id="notice", referenced_message_id="progress"), [a]) == Match("a", "reply")

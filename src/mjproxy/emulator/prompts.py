@@ -19,6 +19,10 @@ def short_link(url: str) -> str:
     return "https://s.mj.run/" + re.sub(r"[-_=]", "x", digest)[:11]
 
 
+def _shorten(url: str) -> str:
+    return url if url.startswith("https://s.mj.run/") else short_link(url)
+
+
 def normalise_text(prompt: str) -> str:
     text = prompt.replace("—", "--").replace("–", "--")
     return re.sub(r"\s+", " ", text).strip()
@@ -52,7 +56,7 @@ def rewrite(prompt: str, suffix: str) -> tuple[str, str | None]:
     """Return (P', speed flag or None): links shortened, dashes fixed, whitespace collapsed, speed flags
     consumed, suffix appended."""
     text = normalise_text(prompt + (" " + suffix if suffix.strip() else ""))
-    text = URL_RE.sub(lambda m: f"<{short_link(m.group(1))}>", text)
+    text = URL_RE.sub(lambda m: f"<{_shorten(m.group(1))}>", text)
     speed: str | None = None
     for flag in SPEED_FLAGS:
         pattern = re.compile(rf"(?:^|\s)--{flag}(?=\s|$)", re.IGNORECASE)
