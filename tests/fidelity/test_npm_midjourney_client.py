@@ -67,11 +67,18 @@ class ClientRun:
         result = self.results.get(name)
         if result is not None and result.get("ok"):
             return result
-        why = result.get("error", "") if result is not None else "no result line (client crashed or timed out)"
-        detail = f"npm client step {name!r} failed: {why}\n--- client stderr (tail) ---\n{self.stderr[-3000:]}"
+        if result is None:
+            why, events = "no result line (client crashed or timed out)", []
+        else:
+            why, events = str(result.get("error", "")), list(result.get("events") or [])
         if name in PENDING_STEPS:
-            pytest.xfail(f"emulator feature pending: {detail[:500]}")
-        pytest.fail(detail)
+            seen = " ".join(str(e.get("t")) for e in events)
+            pytest.xfail(f"emulator feature pending: {why} | gateway saw: {seen[:300]}")
+        pytest.fail(
+            f"npm client step {name!r} failed: {why}\n--- gateway dispatches the client saw during the step ---\n"
+            + "\n".join(json.dumps(e, ensure_ascii=False) for e in events[-40:])
+            + f"\n--- client stderr (tail) ---\n{self.stderr[-3000:]}"
+        )
 
 
 def _missing_prerequisite() -> str | None:

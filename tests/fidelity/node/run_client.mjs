@@ -115,6 +115,40 @@ const client = new Midjourney({
 
 const results = {};
 
+// Evidence for failures: a summary of every gateway dispatch the package's socket received during a step.
+// (Listens on the package's own WebSocket object; re-attaches when the package reconnects.)
+let stepEvents = [];
+let tappedSocket = null;
+function summarizeDispatch(msg) {
+  const d = msg.d || {};
+  const out = { t: msg.t, s: msg.s };
+  for (const k of ["id", "nonce", "type", "flags", "reason_code", "custom_id"]) if (d[k] !== undefined) out[k] = d[k];
+  if (d.author) out.author = d.author.id;
+  if (typeof d.content === "string") out.content = d.content.slice(0, 160);
+  if (d.interaction) out.interaction = { name: d.interaction.name, user: d.interaction.user?.id };
+  if (d.message_reference) out.reply_to = d.message_reference.message_id;
+  if (Array.isArray(d.attachments) && d.attachments.length) out.attachments = d.attachments.map((a) => a.filename);
+  if (Array.isArray(d.embeds) && d.embeds.length)
+    out.embeds = d.embeds.map((e) => ({ title: e.title, description: (e.description || "").slice(0, 160) }));
+  if (Array.isArray(d.components) && d.components.length)
+    out.components = d.components.flatMap((r) => (r.components || []).map((c) => c.custom_id || c.label));
+  return out;
+}
+function tap() {
+  const ws = client.wsClient?.ws;
+  if (!ws || ws === tappedSocket) return;
+  tappedSocket = ws;
+  ws.addEventListener("message", (event) => {
+    try {
+      const msg = JSON.parse(event.data);
+      if (msg.t) stepEvents.push(summarizeDispatch(msg));
+    } catch {
+      stepEvents.push({ unparsable: String(event.data).slice(0, 200) });
+    }
+  });
+}
+const tapTimer = setInterval(tap, 20);
+
 const steps = {
   // `client.init()` = Connect() + Settings() (+ remix detection). Connect alone is split out so that the
   // /settings round trip is its own step ("settings" below).
@@ -216,17 +250,21 @@ for (const step of ALL_STEPS) {
     continue;
   }
   const started = Date.now();
+  tap();
+  stepEvents = [];
   try {
     const data = await withTimeout(steps[step](), stepTimeoutMs, step);
     results[step] = data;
     emit({ step, ok: true, ms: Date.now() - started, ...data });
   } catch (err) {
     failures++;
-    emit({ step, ok: false, ms: Date.now() - started, error: String(err?.stack || err) });
+    emit({ step, ok: false, ms: Date.now() - started, error: String(err?.message ?? err), stack: err?.stack,
+           events: stepEvents });
   }
 }
 
 clearTimeout(globalTimer);
+clearInterval(tapTimer);
 try {
   client.Close();
 } catch {
