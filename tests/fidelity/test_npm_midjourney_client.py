@@ -1,16 +1,20 @@
 """Fidelity: the unmodified npm client `midjourney` (erictik/midjourney-client, pinned in node/package.json) must
 work against the emulator exactly as it works against real Discord + Midjourney.
 
-One emulator and one `node run_client.mjs` run are shared by the module (the package is slow to start and the
-steps build on each other: V1/U1 click the imagine grid, Custom Zoom clicks the upscale). Each step is then
-checked by its own test against the emulator's records (`emu.jobs`, stored messages).
+Per message profile (legacy, modern), one emulator and one `node run_client.mjs` run are shared by the module's
+tests (the steps build on each other: V1/U1/remix V2 click the imagine grid, Custom Zoom clicks the upscale).
+Each step is then checked by its own test against the emulator's records (`emu.jobs`, stored messages).
 
 Skips only when node/npm are missing or the npm package is not installed (`bash tests/fidelity/install.sh`).
 
-TODO(fidelity): steps in PENDING_STEPS are not implemented by the emulator yet (the bot extension is in
-progress). While pending, a failing step is an xfail; once it passes it is asserted in full, and the name must
-then be removed from PENDING_STEPS so that a regression fails hard. Known emulator deviations with a test-side
-workaround are listed in WORKAROUNDS; each has an xfail test that starts passing when the emulator is fixed.
+TODO(fidelity):
+- PENDING_STEPS lists steps whose emulator feature is not written yet: their failure xfails instead of failing.
+  It is empty now; put a step back there only while its feature is being (re)built.
+- `_apply_workarounds` patches known emulator deviations on the test's own emulator instance (today only D1:
+  other bots' commands shadowing Midjourney's in the guild command index). Each deviation has an xfail test
+  below; when it XPASSes, delete the workaround and turn the xfail into a plain test.
+- Not covered (too slow for the budget): the package's heartbeat schedule (first op 1 after 10 s, then every
+  40 s, `d` = its own counter) and its reconnect-on-close loop.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import httpx
 import pytest
 
 from mjproxy.emulator import MJ_BOT_ID, Emulator, EmulatorConfig, Job
+from mjproxy.emulator.config import Profile
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 SCRIPT = NODE_DIR / "run_client.mjs"
@@ -39,12 +44,14 @@ RESULT_PREFIX = "@@FIDELITY@@ "
 
 PROMPT = "a lighthouse on a cliff at dusk, oil painting"
 JOB_DURATION_S = 0.8  # long enough for several progress updates with previews, short enough for the budget
-STEP_TIMEOUT_MS = 6000  # a working step takes ~1-2 s; a missing emulator feature hangs the client until this
-NODE_TIMEOUT_S = 75.0
-ALL_STEPS = ["connect", "imagine", "variation", "upscale", "customzoom", "describe", "info", "settings"]
+STEP_TIMEOUT_MS = 10000  # a working step takes 0.1-2.5 s; a missing emulator feature hangs the client until this
+NODE_TIMEOUT_S = 30.0  # per profile; the script gives up 5 s earlier and reports what it has
+PROFILES: list[Profile] = ["legacy", "modern"]
+ALL_STEPS = ["connect", "imagine", "variation", "upscale", "customzoom", "describe", "info", "settings", "remix"]
 
-# TODO(fidelity): emulator features still being written; remove names as they land.
-PENDING_STEPS: frozenset[str] = frozenset({"variation", "upscale", "customzoom", "describe", "info", "settings"})
+# TODO(fidelity): steps whose emulator feature is still being written (a failure then xfails instead of failing).
+# Empty since the bot extension (V/U/zoom/describe/info/settings) landed: every step is a hard requirement.
+PENDING_STEPS: frozenset[str] = frozenset()
 
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 KEYCAPS = ("1\ufe0f\u20e3", "2\ufe0f\u20e3", "3\ufe0f\u20e3", "4\ufe0f\u20e3")
@@ -57,8 +64,8 @@ KEYCAPS = ("1\ufe0f\u20e3", "2\ufe0f\u20e3", "3\ufe0f\u20e3", "4\ufe0f\u20e3")
 class ClientRun:
     emu: Emulator
     returncode: int | None
-    stdout: str
-    stderr: str
+    stdout: str = field(repr=False)
+    stderr: str = field(repr=False)
     results: dict[str, dict[str, Any]]
     workarounds: list[str] = field(default_factory=list)
 
@@ -90,31 +97,36 @@ def _missing_prerequisite() -> str | None:
     return None
 
 
-def _guild_apps_leak(emu: Emulator) -> list[str]:
-    """Applications whose commands the guild index lists although they are not in the guild (deviation D1)."""
-    state = emu.world.state
-    guild = state.guilds[emu.sandbox.guild_id]
-    return sorted({str(c["application_id"]) for c in emu.world.commands.index()["application_commands"]}
-                  - set(guild.member_ids))
+def _shadowing_commands(emu: Emulator) -> dict[str, list[str]]:
+    """Other applications' commands that share a name with a Midjourney command in the guild's command index
+    (deviation D1): app id -> command names."""
+    index = emu.world.commands.index()["application_commands"]
+    mj_names = {c["name"] for c in index if c["application_id"] == MJ_BOT_ID}
+    found: dict[str, list[str]] = {}
+    for c in index:
+        if c["application_id"] != MJ_BOT_ID and c["name"] in mj_names:
+            found.setdefault(str(c["application_id"]), []).append(str(c["name"]))
+    return found
 
 
 def _apply_workarounds(emu: Emulator) -> list[str]:
     applied: list[str] = []
-    leaked = _guild_apps_leak(emu)
-    if leaked:
-        # D1: the package caches commands by name, last one wins (command.js `allCommand`), so niji's /imagine
-        # replaces Midjourney's and the job is answered by the niji bot, whose messages the package drops
-        # (`author.id !== BotId`). Drop the foreign apps' commands from this emulator instance only.
+    shadowing = _shadowing_commands(emu)
+    if shadowing:
+        # D1: the package caches the index by command name, last one wins (command.js `allCommand`), so niji's
+        # /imagine (and /describe, /info, /settings) replace Midjourney's; niji then answers, and the package
+        # drops every message not authored by `BotId` (discord.ws.js `onMessageCreate`). Remove the shadowing
+        # commands from this emulator instance only.
         catalogue = emu.world.commands.commands
-        for app_id in leaked:
-            if app_id in catalogue:
-                catalogue[app_id] = {}
-        applied.append(f"D1: removed commands of apps not in the guild: {leaked}")
+        for app_id, names in shadowing.items():
+            for name in names:
+                catalogue.get(app_id, {}).pop(name, None)
+        applied.append(f"D1: removed commands shadowing Midjourney's: {shadowing}")
     return applied
 
 
-async def _run_client() -> ClientRun:
-    emu = Emulator(EmulatorConfig(job_duration_s=JOB_DURATION_S))
+async def _run_client(profile: Profile) -> ClientRun:
+    emu = Emulator(EmulatorConfig(job_duration_s=JOB_DURATION_S, profile=profile))
     await emu.start(host="127.0.0.1", port=0)
     try:
         workarounds = _apply_workarounds(emu)
@@ -152,15 +164,16 @@ async def _run_client() -> ClientRun:
         await emu.stop()
 
 
-@pytest.fixture(scope="module")
-def run() -> Iterator[ClientRun]:
+# Both message profiles (midjourney-bot.md §16): legacy finals carry no nonce/interaction, modern ones do.
+@pytest.fixture(scope="module", params=PROFILES)
+def run(request: pytest.FixtureRequest) -> Iterator[ClientRun]:
     missing = _missing_prerequisite()
     if missing is not None:
         pytest.skip(missing)
     version = json.loads(PACKAGE.read_text("utf-8"))["version"]
     assert version == PINNED_VERSION, f"installed midjourney {version}, expected {PINNED_VERSION}: rerun install.sh"
     # A sync module fixture owning its own loop: the emulator and the client live only inside this call.
-    yield asyncio.run(_run_client())
+    yield asyncio.run(_run_client(request.param))
 
 
 # --- helpers over the emulator's records --------------------------------------------------------------------------
@@ -176,6 +189,12 @@ def stored(emu: Emulator, message_id: str) -> dict[str, Any]:
     message = emu.world.state.find_message(emu.sandbox.channel_id, message_id)
     assert message is not None, f"message {message_id} not in the emulator's channel"
     return message.data
+
+
+def plain(content: str) -> str:
+    """Content without the modern profile's website link and `-#` trailer (midjourney-bot.md §7, §8)."""
+    content = re.sub(r"\n-# .*$", "", content, flags=re.S)
+    return re.sub(r" \[\(Open on website for full quality\)\]\(<[^>]*>\)", "", content)
 
 
 def labels(options: list[dict[str, Any]]) -> dict[str, str]:
@@ -216,6 +235,14 @@ def assert_grid(message: dict[str, Any], emu: Emulator) -> Job:
     return job
 
 
+def assert_lineage(job: Job, action: str, parent_hash: str, index: int | None = None) -> None:
+    """The emulator's own record of what the click did (fields read defensively: the Job shape is evolving)."""
+    assert getattr(job, "action", action) == action, f"job {job.job_id} is a {getattr(job, 'action', '?')}"
+    assert getattr(job, "parent_job_id", parent_hash) == parent_hash
+    if index is not None:
+        assert getattr(job, "index", index) == index
+
+
 def assert_replies_to(emu: Emulator, message_id: str, source_id: str) -> None:
     data = stored(emu, message_id)
     ref = data.get("message_reference") or {}
@@ -237,7 +264,7 @@ def test_imagine_with_progress(run: ClientRun) -> None:
     message = result["message"]
     job = assert_grid(message, emu)
     assert job.command == "imagine" and job.prompt == PROMPT and job.user_id == uid
-    assert message["content"] == f"**{job.final_prompt}** - <@{uid}> (fast)"
+    assert plain(message["content"]) == f"**{job.final_prompt}** - <@{uid}> (fast)"
     assert message["width"] == message["height"] == emu.config.grid_size
     assert_progress(result["loading"], emu)
     # The previews the client saw are this job's (`<uuid>_grid_0.webp`).
@@ -253,8 +280,9 @@ def test_variation_v1(run: ClientRun) -> None:
     message = result["message"]
     job = assert_grid(message, emu)
     assert job.job_id != grid["hash"]
+    assert_lineage(job, "variation", grid["hash"], 1)
     assert re.fullmatch(rf"\*\*{re.escape(job.final_prompt)}\*\* - Variations( \(\w+\))? by <@{emu.sandbox.user_id}> "
-                        r"\(fast\)", message["content"]), message["content"]
+                        r"\(fast\)", plain(message["content"])), message["content"]
     assert_replies_to(emu, message["id"], grid["id"])
     assert_progress(result["loading"], emu)
 
@@ -266,9 +294,10 @@ def test_upscale_u1(run: ClientRun) -> None:
     message = result["message"]
     job = job_with_final(emu, message["id"])
     assert message["hash"] == job.job_id != grid["hash"]
+    assert_lineage(job, "upscale", grid["hash"], 1)
     assert message["uri"].split("?")[0].endswith(f"_{job.job_id}.png")
     prompt = run.results["imagine"]["message"]["content"].split("**")[1]
-    assert message["content"] == f"**{prompt}** - Image #1 <@{emu.sandbox.user_id}>"
+    assert plain(message["content"]) == f"**{prompt}** - Image #1 <@{emu.sandbox.user_id}>"
     assert_replies_to(emu, message["id"], grid["id"])
     opts = labels(message["options"])
     assert opts.get("Custom Zoom") == f"MJ::CustomZoom::{job.job_id}", opts
@@ -281,8 +310,10 @@ def test_custom_zoom_on_upscale(run: ClientRun) -> None:
     job = assert_grid(message, emu)
     assert "--zoom 2" in job.final_prompt
     assert re.fullmatch(rf"\*\*{re.escape(job.final_prompt)}\*\* - Zoom Out by <@{emu.sandbox.user_id}> \(fast\)",
-                        message["content"]), message["content"]
+                        plain(message["content"])), message["content"]
     assert job.job_id != run.results["upscale"]["message"]["hash"]
+    assert_lineage(job, "custom_zoom", run.results["upscale"]["message"]["hash"])
+    assert job.prompt == result["submitted"]  # the modal value the package submitted
     assert_progress(result["loading"], emu)
 
 
@@ -294,10 +325,10 @@ def test_describe_image(run: ClientRun) -> None:
         assert text.strip().startswith(keycap + " ") and len(text.strip()) > len(keycap) + 1, text
     opts = {str(o.get("custom")) for o in result["options"]}
     assert {f"MJ::Job::PicReader::{n}" for n in range(1, 5)} <= opts, opts
-    assert result["uri"], "describe embed carries no image url"
-    with httpx.Client() as http:  # the embed's image is the uploaded input, served by the emulator's CDN
-        r = http.get(result["uri"])
-    assert r.status_code == 200 and r.headers["content-type"].startswith("image/")
+    # The embed's image is the uploaded input, served by the emulator's CDN (fetched by the client script).
+    assert result["uri"] and result["uri"].startswith(run.emu.base_url + "/"), result["uri"]
+    fetched = result["fetched"]
+    assert fetched["status"] == 200 and fetched["content_type"].startswith("image/") and fetched["bytes"] > 0
 
 
 def test_info(run: ClientRun) -> None:
@@ -316,6 +347,22 @@ def test_settings(run: ClientRun) -> None:
     assert result["remix_style"] in (2, 3)
 
 
+def test_remix_variation(run: ClientRun) -> None:
+    """/prefer remix, init() detecting it from /settings, then V2 through the remix modal the package answers."""
+    result = run.step("remix")
+    emu = run.emu
+    grid = run.results["imagine"]["message"]
+    assert str(result["switched"]).startswith("Remix mode turned on!")
+    message = result["message"]
+    job = assert_grid(message, emu)
+    assert job.prompt == result["submitted"]
+    assert_lineage(job, "variation", grid["hash"], 2)
+    assert re.fullmatch(rf"\*\*{re.escape(job.final_prompt)}\*\* - Remix( \(\w+\))? by <@{emu.sandbox.user_id}> "
+                        r"\(fast\)", plain(message["content"])), message["content"]
+    assert_replies_to(emu, message["id"], grid["id"])
+    assert_progress(result["loading"], emu)
+
+
 def test_no_unexpected_failures(run: ClientRun) -> None:
     """Whole-run check: every step not pending passed and nothing crashed the client."""
     missing = [s for s in ALL_STEPS if s not in run.results]
@@ -328,9 +375,11 @@ def test_no_unexpected_failures(run: ClientRun) -> None:
 # --- known emulator deviations (xfail until fixed) -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(reason="D1: guild application-command-index lists niji's commands in a guild niji is not in",
+@pytest.mark.xfail(reason="D1: the sandbox guild's command index lists several apps' /imagine (niji shadows MJ)",
                    raises=AssertionError, strict=False)
-async def test_guild_command_index_lists_only_guild_apps() -> None:
+async def test_sandbox_guild_index_has_one_command_per_name() -> None:
+    """The package's README setup is a server with the Midjourney bot; its index holds one /imagine. The emulator's
+    index must also be scoped to the applications actually in the guild (real Discord does that)."""
     emu = Emulator(EmulatorConfig(job_duration_s=0))
     await emu.start(host="127.0.0.1", port=0)
     try:
@@ -339,8 +388,11 @@ async def test_guild_command_index_lists_only_guild_apps() -> None:
             r = await http.get(f"/api/v9/guilds/{s.guild_id}/application-command-index",
                                headers={"authorization": s.token})
         assert r.status_code == 200
+        commands = r.json()["application_commands"]
         members = set(emu.world.state.guilds[s.guild_id].member_ids)
-        apps = {c["application_id"] for c in r.json()["application_commands"]}
-        assert apps <= members, f"index lists commands of {sorted(apps - members)}, not in the guild"
+        apps = {c["application_id"] for c in commands}
+        assert apps <= members, f"index lists commands of {sorted(apps - members)}, which are not in the guild"
+        imagines = [c["application_id"] for c in commands if c["name"] == "imagine"]
+        assert imagines == [MJ_BOT_ID], f"/imagine offered by {imagines}; the npm client keeps the last one"
     finally:
         await emu.stop()

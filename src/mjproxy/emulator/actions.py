@@ -113,7 +113,8 @@ class Actions:
             job.final_text = f"**{job.final_prompt}** - Image #{index} <@{job.user_id}>"
         else:
             job.steps = []
-            job.start_text = f"Upscaling image #{index} with **{job.final_prompt}** - <@{job.user_id}> (Waiting to start)"
+            job.start_text = (f"Upscaling image #{index} with **{job.final_prompt}** - <@{job.user_id}> "
+                              "(Waiting to start)")
         job.render = lambda: images.crop_quadrant(png, index)
         self.bot.launch(job)
 

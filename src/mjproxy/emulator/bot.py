@@ -24,7 +24,7 @@ from . import prompts
 from .cdn import Blob
 from .config import EmulatorConfig
 from .images import encode_png, grid_dimensions, preview_webp, render_grid
-from .state import EPHEMERAL, INSIGHTFACE_BOT_ID, MJ_BOT_ID, NIJI_BOT_ID, JsonDict, StoredMessage, User
+from .state import INSIGHTFACE_BOT_ID, MJ_BOT_ID, NIJI_BOT_ID, JsonDict, StoredMessage, User
 from .world import Interaction, World
 
 Handler = Callable[[Interaction, "re.Match[str]"], None]
@@ -162,9 +162,16 @@ class MidjourneyBot:
                             ephemeral_for=inter.user_id if ephemeral else None, name=name)
 
     def finish_deferred(self, message: StoredMessage, **changes: Any) -> None:
-        """The placeholder's MESSAGE_UPDATE (no nonce): LOADING cleared, the result filled in."""
+        """The placeholder's MESSAGE_UPDATE (no nonce): LOADING cleared, the result filled in; sent
+        `deferred_update_delay_s` later (real bots take a moment; clients learn the id from the CREATE)."""
         flags = int(message.data.get("flags") or 0) & ~LOADING
-        self.world.update_message(message, flags=flags, **changes)
+
+        async def later() -> None:
+            if self.config.deferred_update_delay_s:
+                await asyncio.sleep(self.config.deferred_update_delay_s)
+            self.world.update_message(message, flags=flags, **changes)
+
+        self.world.spawn(later())
 
     def ephemeral_reply(self, inter: Interaction, content: str, name: str | None = None,
                         two_step: bool = True) -> StoredMessage:
@@ -314,7 +321,7 @@ class MidjourneyBot:
         if mode != "relax" and self.fast_remaining(inter.user_id) <= 0:
             self.reject(inter, prompt, final_prompt, "credits_exhausted", None, notify, command, action)
             return None
-        parsed = prompts.parse(prompt)
+        parsed = prompts.parse(final_prompt)  # the suffix's --ar / --seed count too
         job = self.new_job(inter, prompt=prompt, final_prompt=final_prompt, mode=mode, seed=prompts.seed_of(parsed),
                            aspect=prompts.aspect_of(parsed), command=command, action=action, **kwargs)
         job.render = self.grid_render(job)
@@ -501,9 +508,6 @@ class MidjourneyBot:
             return job
         job = self.by_hash.get(job_hash)
         return job if job is not None and job.image_png is not None else None
-
-    def ephemeral_flags_ok(self, message: StoredMessage) -> bool:
-        return bool(int(message.data.get("flags") or 0) & EPHEMERAL)
 
 
 def _encode(image: Image.Image) -> tuple[Image.Image, bytes]:

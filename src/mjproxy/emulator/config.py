@@ -47,6 +47,7 @@ class EmulatorConfig(BaseModel):
     start_message_type: int = 0  # 0 (2023 capture, webhook) or 20 (modern, unverified)
     final_message_type: int = 0
     interaction_success_after_message: bool = False
+    deferred_update_delay_s: float = Field(0.05, ge=0)  # placeholder CREATE -> its MESSAGE_UPDATE (info, settings…)
 
     # --- prompts -----------------------------------------------------------------------------------
     rewrite_prompts: bool = True
@@ -86,6 +87,9 @@ class EmulatorConfig(BaseModel):
     restyle_clicked: bool = True  # clicked U/V/SOLO button turns style 1 via MESSAGE_UPDATE (§11.1)
     custom_zoom_prefill: str = " --zoom 2"  # appended to P in the Custom Zoom modal (unverified)
     strict_message_flags: bool = False  # clicks on ephemeral messages need message_flags 64 (else 400 50035)
+    # A click whose application_id is not the bot that authored the message: 400 50035 when strict, else it
+    # is routed to the message's bot (e.g. a niji grid clicked with the MJ application id).
+    strict_component_application: bool = False
 
     # --- Vary (Region) (§4.4, §6.10) ---------------------------------------------------------------
     inpaint_enabled: bool = True  # False: the click gets INTERACTION_FAILURE

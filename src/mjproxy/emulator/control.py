@@ -23,11 +23,12 @@ def build_router(emu: Emulator) -> APIRouter:
         return {
             "base_url": emu.base_url,
             "gateway_url": emu.gateway_url,
+            "activity_base_url": emu.activity_base_url,
             "accounts": [
                 {"user_id": u.id, "username": u.username, "token": mask_token(u.token), "token_valid": u.token_valid,
                  "guild_ids": u.guild_ids, "dm_channel_ids": u.dm_channel_ids,
                  "sessions": [s.id for s in world.gateway.sessions_of(u.id)],
-                 "settings": vars(u.settings)}
+                 "settings": vars(u.settings), "stats": vars(u.stats)}
                 for u in world.state.users.values()
             ],
             "jobs": [emu.job_json(j) for j in emu.jobs],

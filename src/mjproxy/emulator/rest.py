@@ -358,6 +358,12 @@ class Rest:
             message = self.state.find_message(channel.id, message_id) if message_id else None
             if message is None or (message.ephemeral_for and message.ephemeral_for != user.id):
                 raise E.invalid_form(["message_id"], "INTERACTION_MESSAGE_NOT_FOUND", "Unknown message")
+            author = str(message.data.get("author", {}).get("id"))
+            if author in BOT_USERS and author != app_id:
+                if self.world.config.strict_component_application:
+                    raise E.invalid_form(["application_id"], "INTERACTION_APPLICATION_MISMATCH",
+                                         "The message does not belong to this application")
+                app_id = author  # the click goes to the bot that owns the message (unverified leniency)
             if str(data.get("custom_id", "")) not in custom_ids(message.data.get("components") or []):
                 raise E.invalid_form(["data", "custom_id"], "COMPONENT_VALIDATION_FAILED",
                                      "Component validation failed")

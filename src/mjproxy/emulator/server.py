@@ -87,11 +87,17 @@ class Emulator:
     def jobs(self) -> list[Job]:
         return self.bot.jobs
 
+    @property
+    def activity_base_url(self) -> str:
+        """Where the Vary Region editor posts `/inpaint/api/submit-job` (served by this emulator)."""
+        return (self._config.activity_base_url or self.base_url).rstrip("/")
+
     @staticmethod
     def job_json(job: Job) -> dict[str, Any]:
         return {k: getattr(job, k) for k in (
             "job_id", "nonce", "interaction_id", "prompt", "final_prompt", "user_id", "channel_id", "status",
-            "mode", "seed", "queued", "response_message_id", "progress_message_id", "final_message_id")}
+            "mode", "seed", "queued", "response_message_id", "progress_message_id", "final_message_id",
+            "command", "action", "index", "parent_job_id", "parent_message_id", "application_id")}
 
     # --- accounts ----------------------------------------------------------------------------------
     def add_account(self, username: str | None = None, token: str | None = None) -> SandboxAccount:
@@ -180,6 +186,7 @@ class Emulator:
             app.include_router(router, prefix=prefix)
         app.include_router(self.rest.upload_router())
         app.include_router(self.world.cdn.router())
+        app.include_router(self.bot.features.inpaint.router())  # the Vary Region activity backend
         app.include_router(control.build_router(self))
 
         @app.exception_handler(DiscordHTTPError)

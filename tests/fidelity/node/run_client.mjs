@@ -20,7 +20,7 @@ const require = createRequire(import.meta.url);
 const { Midjourney } = require("midjourney");
 
 const RESULT_PREFIX = "@@FIDELITY@@ ";
-const ALL_STEPS = ["connect", "imagine", "variation", "upscale", "customzoom", "describe", "info", "settings"];
+const ALL_STEPS = ["connect", "imagine", "variation", "upscale", "customzoom", "describe", "info", "settings", "remix"];
 // Which earlier step each step needs (a step is skipped, not run, when its dependency failed).
 const NEEDS = {
   imagine: "connect",
@@ -30,6 +30,7 @@ const NEEDS = {
   describe: "imagine",
   info: "connect",
   settings: "connect",
+  remix: "imagine",
 };
 
 function env(name, fallback) {
@@ -215,7 +216,13 @@ const steps = {
     const uri = results.imagine.message.uri;
     const res = await client.Describe(uri);
     if (!res) throw new Error("Describe returned nothing");
+    let fetched = null;
+    if (res.uri) {
+      const r = await fetch(res.uri);
+      fetched = { status: r.status, content_type: r.headers.get("content-type"), bytes: (await r.arrayBuffer()).byteLength };
+    }
     return {
+      fetched,
       image: uri,
       id: res.id,
       flags: res.flags,
@@ -237,6 +244,31 @@ const steps = {
     if (!settings) throw new Error("Settings returned nothing");
     const remix = settings.options.find((o) => o.label === "Remix mode");
     return { id: settings.id, flags: settings.flags, options: settings.options, remix_style: remix?.style ?? null };
+  },
+
+  // /prefer remix, then init() (which reads remix state from /settings), then V2 with an edited prompt: the
+  // package answers the remix modal itself (RemixApi, custom_id rebuilt by `toRemixCustom`).
+  async remix() {
+    const grid = results.imagine.message;
+    const t0 = Date.now();
+    const switched = await client.SwitchRemix();
+    const t1 = Date.now();
+    await client.init(); // re-fetches the command index: the package's fetch queue then idles 4 s (command.js)
+    const t2 = Date.now();
+    if (client.config.Remix !== true) throw new Error(`init() did not detect remix mode after: ${switched}`);
+    const rec = recorder();
+    const content = `${prompt} at night`;
+    const msg = await client.Variation({
+      index: 2,
+      msgId: grid.id,
+      hash: grid.hash,
+      flags: grid.flags,
+      content,
+      loading: rec.loading,
+    });
+    if (!msg) throw new Error("remix Variation returned nothing");
+    const timings_ms = { prefer_remix: t1 - t0, init: t2 - t1, variation: Date.now() - t2 };
+    return { switched, timings_ms, source_id: grid.id, submitted: content, message: summarize(msg), loading: rec.seen };
   },
 };
 
