@@ -49,7 +49,8 @@ def proxy_settings(emulator: Emulator, tmp_path: Path, *, accounts: list[dict[st
                    **sections: dict[str, Any]) -> Settings:
     data: dict[str, Any] = {
         "storage": {"database_url": f"sqlite+aiosqlite:///{tmp_path}/mjproxy.db", "data_dir": str(tmp_path)},
-        "discord": {"api_base": emulator.base_url, "gateway_url": emulator.gateway_url},
+        "discord": {"api_base": emulator.base_url, "gateway_url": emulator.gateway_url,
+                    "activity_base": emulator.base_url},
         "accounts": accounts if accounts is not None else [account_entry(emulator.sandbox)],
         "sandbox": {"enabled": "never"},
         "engine": {"timeout_sweep_seconds": 0.5},

@@ -40,6 +40,12 @@ async def act(proxy: Proxy, parent: dict[str, Any], label: str, **extra: Any) ->
     return await submit(proxy, "/mj/submit/action", body)
 
 
+async def press_all(proxy: Proxy, parent: dict[str, Any], labels: list[str]) -> list[dict[str, Any]]:
+    """Press several buttons at once (all in flight together), then wait for every result."""
+    submitted = await asyncio.gather(*(act(proxy, parent, label) for label in labels))
+    return list(await asyncio.gather(*(finished(proxy, result) for result in submitted)))
+
+
 async def image_size(url: str) -> tuple[int, int]:
     async with httpx.AsyncClient() as client:
         response = await client.get(url)
@@ -65,9 +71,8 @@ async def test_upscale_then_every_solo_button(world: tuple[Emulator, Proxy]) -> 
     assert {"Upscale (Subtle)", "Upscale (Creative)", "Vary (Subtle)", "Vary (Strong)", "Vary (Region)",
             "Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom", "⬅️", "➡️", "⬆️", "⬇️", "❤️"} <= labels
 
-    results = await asyncio.gather(*(finished(proxy, await act(proxy, upscaled, label)) for label in (
-        "Upscale (Subtle)", "Upscale (Creative)", "Vary (Strong)", "Vary (Subtle)", "Zoom Out 2x", "Zoom Out 1.5x",
-        "⬅️", "⬆️", "❤️")))
+    results = await press_all(proxy, upscaled, ["Upscale (Subtle)", "Upscale (Creative)", "Vary (Strong)",
+                                                 "Vary (Subtle)", "Zoom Out 2x", "Zoom Out 1.5x", "⬅️", "⬆️", "❤️"])
     by_label = dict(zip(("subtle", "creative", "strong", "vsubtle", "zoom2", "zoom15", "left", "up", "heart"),
                         results, strict=True))
     assert "Upscaled (Subtle)" in by_label["subtle"]["properties"]["messageContent"]
@@ -91,12 +96,11 @@ async def test_upscale_then_every_solo_button(world: tuple[Emulator, Proxy]) -> 
 async def test_variation_reroll_and_four_upscales_at_once(world: tuple[Emulator, Proxy]) -> None:
     _, proxy = world
     parent = await grid(proxy, "a quiet harbour")
-    variation, reroll = await asyncio.gather(finished(proxy, await act(proxy, parent, "V3")),
-                                             finished(proxy, await act(proxy, parent, "🔄")))
+    variation, reroll = await press_all(proxy, parent, ["V3", "🔄"])
     assert variation["action"] == "VARIATION" and "Variations" in variation["properties"]["messageContent"]
     assert reroll["action"] == "REROLL" and len(reroll["buttons"]) == 9
     # four "Image #N" replies to the same grid, in flight together: each lands on its own task
-    ups = await asyncio.gather(*(finished(proxy, await act(proxy, parent, f"U{i}")) for i in range(1, 5)))
+    ups = await press_all(proxy, parent, [f"U{i}" for i in range(1, 5)])
     assert [f"Image #{i}" in u["properties"]["messageContent"] for i, u in enumerate(ups, 1)] == [True] * 4
     assert len({u["properties"]["messageHash"] for u in ups}) == 4
 

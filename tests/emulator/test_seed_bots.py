@@ -75,6 +75,10 @@ async def test_niji_bot(emu: Emulator, http: httpx.AsyncClient, gw: RawGateway) 
     assert final["content"] == f"**anime girl --niji 6** - <@{uid}> (fast)"
     up = await f.upscale(final)
     assert up["author"]["id"] == NIJI and up["content"] == f"**anime girl --niji 6** - Image #1 <@{uid}>"
+    emu.config.index_applications = [MJ]
+    index = (await http.get(f"/guilds/{emu.sandbox.guild_id}/application-command-index")).json()
+    assert [a["id"] for a in index["applications"]] == [MJ]
+    assert {c["application_id"] for c in index["application_commands"]} == {MJ}
 
 
 async def test_insightface(emu: Emulator, http: httpx.AsyncClient, gw: RawGateway) -> None:

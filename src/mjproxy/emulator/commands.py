@@ -112,11 +112,15 @@ class CommandCatalogue:
     def all_commands(self) -> list[JsonDict]:
         return [copy.deepcopy(c) for cmds in self.commands.values() for c in cmds.values()]
 
-    def index(self) -> JsonDict:
-        """Response of the `application-command-index` routes (discord.md §4.4)."""
+    def index(self, applications: list[str] | None = None) -> JsonDict:
+        """Response of the `application-command-index` routes (discord.md §4.4); `applications` limits it to
+        those bots (None = every bot)."""
+        def wanted(app_id: str) -> bool:
+            return applications is None or app_id in applications
+
         return {
-            "applications": [copy.deepcopy(a) for a in APPLICATIONS.values()],
-            "application_commands": self.all_commands(),
+            "applications": [copy.deepcopy(a) for a in APPLICATIONS.values() if wanted(a["id"])],
+            "application_commands": [c for c in self.all_commands() if wanted(c["application_id"])],
             "version": self.version,
         }
 

@@ -117,3 +117,6 @@ class EmulatorConfig(BaseModel):
 
     # --- other bots (§1) ---------------------------------------------------------------------------
     niji_suffix: str = "--niji 6"  # appended by the niji bot to every prompt
+    # Bots listed by the application-command-index routes (None = MJ, niji and InsightFace). A client that
+    # caches commands by name only (erictik) wants just the MJ bot here.
+    index_applications: list[str] | None = None

@@ -135,7 +135,7 @@ class Rest:
 
     async def command_index(self, request: Request, aid: str | None = None) -> JsonDict:
         self.auth(request)
-        return self.world.commands.index()
+        return self.world.commands.index(self.world.config.index_applications)
 
     async def guild_command_index(self, request: Request, gid: str) -> JsonDict:
         user = self.auth(request)
@@ -144,11 +144,11 @@ class Rest:
             raise E.unknown_guild()
         if user.id not in guild.member_ids:
             raise E.missing_access()
-        return self.world.commands.index()
+        return self.world.commands.index(self.world.config.index_applications)
 
     async def channel_command_index(self, request: Request, cid: str) -> JsonDict:
         self.channel_for(self.auth(request), cid)
-        return self.world.commands.index()
+        return self.world.commands.index(self.world.config.index_applications)
 
     async def command_search(self, request: Request, cid: str) -> JsonDict:
         self.channel_for(self.auth(request), cid)

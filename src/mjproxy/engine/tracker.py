@@ -181,10 +181,10 @@ class Tracker:
         match = correlator.match(event.keys, account_live, kind=kind if isinstance(kind, JobKind) else None,
                                  index=index)
         if match is None:
-            if isinstance(event, JobNotice):
+            if isinstance(event, JobNotice) and event.kind != NoticeKind.INFO:
                 log.warning("account %s: notice %s not tied to a task: %s", account_id, event.kind.value,
                             event.title)
-            elif not correlator.belongs_to_finished(event.keys):
+            elif not isinstance(event, JobNotice) and not correlator.belongs_to_finished(event.keys):
                 log.info("account %s: no task matches %s (message %s, nonce %s, hash %s)", account_id,
                          type(event).__name__, event.keys.message_id, event.keys.nonce, event.keys.job_hash)
             return
