@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from mjproxy.emulator import Emulator
-from tests.e2e.harness import Proxy, button, png_data_url, submit
+from mjproxy.emulator import Emulator, EmulatorConfig
+from tests.e2e.harness import Proxy, button, png_data_url, proxy_settings, start_proxy, submit
+
+
+@pytest.fixture(params=["legacy", "modern"])
+async def emulator(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
+    """Every submission in both message profiles (midjourney-bot.md §16)."""
+    emu = Emulator(EmulatorConfig(job_duration_s=0, heartbeat_interval_ms=2000, profile=request.param))
+    await emu.start(host="127.0.0.1", port=0)
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+@pytest.fixture
+async def proxy(emulator: Emulator, tmp_path: Path) -> AsyncIterator[Proxy]:
+    started = await start_proxy(proxy_settings(emulator, tmp_path))
+    try:
+        yield started
+    finally:
+        await started.stop()
 
 
 async def succeeded(proxy: Proxy, result: dict[str, Any]) -> dict[str, Any]:
@@ -140,6 +162,7 @@ async def test_images_over_ten_megabytes_are_refused(proxy: Proxy) -> None:
 
 
 async def test_account_commands_info_settings_speed_and_remix(emulator: Emulator, proxy: Proxy) -> None:
+    emulator.config.deferred_update_delay_s = 0  # placeholder and answer in the same tick must both be seen
     account = next(iter(proxy.runtime.accounts.values()))
     profile = await account.sync()
     assert profile["info"]["subscription"]

@@ -10,9 +10,8 @@ Skips only when node/npm are missing or the npm package is not installed (`bash 
 TODO(fidelity):
 - PENDING_STEPS lists steps whose emulator feature is not written yet: their failure xfails instead of failing.
   It is empty now; put a step back there only while its feature is being (re)built.
-- `_apply_workarounds` patches known emulator deviations on the test's own emulator instance (today only D1:
-  other bots' commands shadowing Midjourney's in the guild command index). Each deviation has an xfail test
-  below; when it XPASSes, delete the workaround and turn the xfail into a plain test.
+- The client runs in the setup its README asks for: a guild where only the Midjourney bot is installed
+  (`_midjourney_only_guild`); the sandbox guild installs Midjourney, niji and InsightFace.
 - Not covered (too slow for the budget): the package's heartbeat schedule (first op 1 after 10 s, then every
   40 s, `d` = its own counter) and its reconnect-on-close loop.
 """
@@ -97,39 +96,23 @@ def _missing_prerequisite() -> str | None:
     return None
 
 
-def _shadowing_commands(emu: Emulator) -> dict[str, list[str]]:
-    """Other applications' commands that share a name with a Midjourney command in the guild's command index
-    (deviation D1): app id -> command names."""
-    index = emu.world.commands.index()["application_commands"]
-    mj_names = {c["name"] for c in index if c["application_id"] == MJ_BOT_ID}
-    found: dict[str, list[str]] = {}
-    for c in index:
-        if c["application_id"] != MJ_BOT_ID and c["name"] in mj_names:
-            found.setdefault(str(c["application_id"]), []).append(str(c["name"]))
-    return found
+def _midjourney_only_guild(emu: Emulator) -> list[str]:
+    """The package's README setup: a server where the Midjourney bot is the only app installed.
 
-
-def _apply_workarounds(emu: Emulator) -> list[str]:
-    applied: list[str] = []
-    shadowing = _shadowing_commands(emu)
-    if shadowing:
-        # D1: the package caches the index by command name, last one wins (command.js `allCommand`), so niji's
-        # /imagine (and /describe, /info, /settings) replace Midjourney's; niji then answers, and the package
-        # drops every message not authored by `BotId` (discord.ws.js `onMessageCreate`). Remove the shadowing
-        # commands from this emulator instance only.
-        catalogue = emu.world.commands.commands
-        for app_id, names in shadowing.items():
-            for name in names:
-                catalogue.get(app_id, {}).pop(name, None)
-        applied.append(f"D1: removed commands shadowing Midjourney's: {shadowing}")
-    return applied
+    Real Discord lists every installed app's commands in a guild's index; the package caches that index by
+    command name, last one wins (command.js `allCommand`), so with niji also installed niji's /imagine would
+    replace Midjourney's and the package would drop niji's answers (discord.ws.js `onMessageCreate`). The
+    sandbox installs all three bots, so this test installs only Midjourney's, as the package requires.
+    """
+    emu.config.index_applications = [MJ_BOT_ID]
+    return ["guild with the Midjourney bot only (index_applications)"]
 
 
 async def _run_client(profile: Profile) -> ClientRun:
     emu = Emulator(EmulatorConfig(job_duration_s=JOB_DURATION_S, profile=profile))
     await emu.start(host="127.0.0.1", port=0)
     try:
-        workarounds = _apply_workarounds(emu)
+        workarounds = _midjourney_only_guild(emu)
         sandbox = emu.sandbox
         env = {
             **os.environ,
@@ -372,27 +355,26 @@ def test_no_unexpected_failures(run: ClientRun) -> None:
     assert not broken, broken
 
 
-# --- known emulator deviations (xfail until fixed) -----------------------------------------------------------------
+# --- the command index, as the package sees it -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(reason="D1: the sandbox guild's command index lists several apps' /imagine (niji shadows MJ)",
-                   raises=AssertionError, strict=False)
-async def test_sandbox_guild_index_has_one_command_per_name() -> None:
-    """The package's README setup is a server with the Midjourney bot; its index holds one /imagine. The emulator's
-    index must also be scoped to the applications actually in the guild (real Discord does that)."""
+async def test_guild_index_lists_the_installed_apps_and_one_imagine_per_app() -> None:
+    """Like Discord, the index holds the commands of the apps installed in the guild; with only the Midjourney
+    bot installed (the package's setup) /imagine is offered once, by Midjourney."""
     emu = Emulator(EmulatorConfig(job_duration_s=0))
     await emu.start(host="127.0.0.1", port=0)
     try:
         s = emu.sandbox
         async with httpx.AsyncClient(base_url=emu.base_url) as http:
-            r = await http.get(f"/api/v9/guilds/{s.guild_id}/application-command-index",
-                               headers={"authorization": s.token})
-        assert r.status_code == 200
-        commands = r.json()["application_commands"]
+            everything = await http.get(f"/api/v9/guilds/{s.guild_id}/application-command-index",
+                                        headers={"authorization": s.token})
+            _midjourney_only_guild(emu)
+            only_mj = await http.get(f"/api/v9/guilds/{s.guild_id}/application-command-index",
+                                     headers={"authorization": s.token})
         members = set(emu.world.state.guilds[s.guild_id].member_ids)
-        apps = {c["application_id"] for c in commands}
-        assert apps <= members, f"index lists commands of {sorted(apps - members)}, which are not in the guild"
-        imagines = [c["application_id"] for c in commands if c["name"] == "imagine"]
-        assert imagines == [MJ_BOT_ID], f"/imagine offered by {imagines}; the npm client keeps the last one"
+        apps = {c["application_id"] for c in everything.json()["application_commands"]}
+        assert MJ_BOT_ID in apps and apps <= members
+        imagines = [c["application_id"] for c in only_mj.json()["application_commands"] if c["name"] == "imagine"]
+        assert imagines == [MJ_BOT_ID]
     finally:
         await emu.stop()

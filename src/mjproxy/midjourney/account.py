@@ -489,7 +489,12 @@ class AccountRuntime:
             if not sent:
                 return False
             if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
-                return data.get("nonce") == sent[0] or str(data.get("id")) in message_ids
+                if data.get("nonce") == sent[0]:
+                    # Learn the placeholder's id as it is dispatched: its update may follow in the same tick,
+                    # before this flow has read the placeholder from its queue.
+                    message_ids.add(str(data.get("id")))
+                    return True
+                return str(data.get("id")) in message_ids
             return event == "INTERACTION_FAILURE" and data.get("nonce") == sent[0]
 
         async def remember(nonce: str) -> None:
@@ -501,7 +506,6 @@ class AccountRuntime:
                 event, data = await self._next(watch, f"the answer to /{name}")
                 if event == "INTERACTION_FAILURE":
                     raise SubmitError(f"/{name} failed (reason {data.get('reason_code')})")
-                message_ids.add(str(data.get("id")))
                 loading = int(data.get("flags") or 0) & 128
                 if not loading and (data.get("content") or data.get("embeds") or data.get("components")):
                     return data
