@@ -179,3 +179,20 @@ async def test_account_commands_info_settings_speed_and_remix(emulator: Emulator
     assert await account.toggle_remix() is False
     health = (await proxy.client.get("/healthz")).json()
     assert health["accounts"][0]["profile"]["info"]["subscription"]
+
+
+async def test_describe_imagine_all_gives_four_tasks_with_their_own_prompts(emulator: Emulator, proxy: Proxy) -> None:
+    emulator.config.concurrency = 2  # Midjourney queues two of the four: they start after the first ones end
+    described = await succeeded(proxy, await submit(proxy, "/mj/submit/describe", {"base64": png_data_url(80, 60)}))
+    result = await submit(proxy, "/mj/submit/action", {"taskId": described["id"],
+                                                       "customId": button(described, "Imagine all")})
+    assert result["code"] == 1 and len(result["properties"]["taskIds"]) == 4
+    assert result["result"] == result["properties"]["taskIds"][0]
+    tasks = [await proxy.wait_for(task_id) for task_id in result["properties"]["taskIds"]]
+    assert [t["status"] for t in tasks] == ["SUCCESS"] * 4, [t["failReason"] for t in tasks]
+    prompts = described["properties"]["finalPrompt"].split("\n\n")
+    for task, option in zip(tasks, prompts, strict=True):
+        assert task["prompt"] == option[3:].strip()
+        assert task["properties"]["finalPrompt"].startswith(task["prompt"].split(" --")[0])
+        assert task["parentId"] == described["id"] and len(task["buttons"]) == 9
+    assert len({t["properties"]["messageHash"] for t in tasks}) == 4

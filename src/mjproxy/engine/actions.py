@@ -21,13 +21,12 @@ from ..midjourney.interactions import ButtonSpec, ModalSpec
 from ..midjourney.messages import split_options
 from .correlation import BUTTON_INDEX_KEY
 from .service import SubmitCode, SubmitResult, TaskService, set_interaction
-from .tracker import COMPLETE_ON_ACK_KEY, IMAGE_SIZE_KEY
+from .tracker import COMPLETE_ON_ACK_KEY, IMAGE_SIZE_KEY, LEADER_KEY, SIBLINGS_KEY
 
 CUSTOM_ID_KEY = "_customId"
 SEED_KEY = "seed"
 
 _UNSUPPORTED = {
-    ButtonKind.PIC_READER_ALL: "describe's 'Imagine all' is not supported; pick the prompts one by one (1️⃣–4️⃣)",
     ButtonKind.ANIMATE: "video buttons are not supported",
     ButtonKind.VIDEO_UPSCALE: "video buttons are not supported",
     ButtonKind.SETTINGS: "settings buttons belong to accounts, not tasks",
@@ -81,6 +80,8 @@ class Actions:
         if account is None:
             return SubmitResult(SubmitCode.NOT_FOUND,
                                 f"the account of task {parent.id} ({parent.account_id}) is not available")
+        if parsed.kind == ButtonKind.PIC_READER_ALL:
+            return await self._imagine_all(parent, button, request)
         task = self._child(parent, action, button, request)
         if parsed.kind in (ButtonKind.UPSCALE, ButtonKind.VARIATION) and parsed.index is not None:
             task.extra[BUTTON_INDEX_KEY] = parsed.index
@@ -93,6 +94,36 @@ class Actions:
         set_interaction(task, ButtonSpec(parent.message_id, request.custom_id, parent.message_flags,
                                          APPLICATION_IDS[parent.bot_type]))
         return await self._service.place(task, account_id=parent.account_id)
+
+    async def _imagine_all(self, parent: Task, button: Button, request: ActionRequest) -> SubmitResult:
+        """Describe's 🎉: one click, four imagine jobs. The first task sends the click; the other three only
+        listen. Their messages share the click's interaction and are told apart by their prompts."""
+        options = split_options(parent.final_prompt or "")
+        if not options:
+            return invalid(f"task {parent.id} has no prompts to imagine")
+        tasks = []
+        for number, prompt in enumerate(options, 1):
+            task = self._child(parent, TaskAction.IMAGINE, button, request)
+            task.prompt = task.prompt_en = task.final_prompt = prompt
+            task.description = f"/action {parent.id} Imagine all ({number}/{len(options)})"
+            tasks.append(task)
+        leader, followers = tasks[0], tasks[1:]
+        ids = [t.id for t in tasks]
+        for task in tasks:
+            task.extra[SIBLINGS_KEY] = ids
+        for follower in followers:
+            follower.extra[LEADER_KEY] = leader.id
+            await self._service.repo.insert(follower)
+            self._service.follow(follower)
+        set_interaction(leader, ButtonSpec(parent.message_id or "", request.custom_id, parent.message_flags,
+                                           APPLICATION_IDS[parent.bot_type]))
+        result = await self._service.place(leader, account_id=parent.account_id)
+        if result.code not in (SubmitCode.SUCCESS, SubmitCode.IN_QUEUE):
+            for follower in followers:
+                await self._service.abandon(follower)
+            return result
+        result.properties["taskIds"] = ids
+        return result
 
     def _child(self, parent: Task, action: TaskAction, button: Button, request: ActionRequest) -> Task:
         task = self._service.new_task(

@@ -119,6 +119,9 @@ class Correlator:
         self._nonce.pop(nonce, None)
 
     # -- matching ----------------------------------------------------------------------------
+    def prompt_key(self, task_id: str) -> str | None:
+        return self._prompt_key.get(task_id)
+
     def match_nonce(self, nonce: str) -> str | None:
         return self._nonce.get(nonce)
 

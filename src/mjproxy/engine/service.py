@@ -21,7 +21,7 @@ from ..midjourney.interactions import EXTRA_KEY, InteractionSpec, SlashSpec, Upl
 from ..store.repository import TaskRepository
 from .ports import AccountPort
 from .scheduler import NoAccountAvailable, QueueFull, Scheduler
-from .tracker import Tracker
+from .tracker import LEADER_KEY, Tracker
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,15 @@ class TaskService:
 
     def notify_hook(self, requested: str | None) -> str | None:
         return requested or self._limits.default_notify_hook
+
+    def follow(self, task: Task) -> None:
+        """Track a task that sends nothing itself: another task's click starts its job."""
+        account = self.account(task.account_id)
+        self._tracker.track(task, timeout_minutes=account.timeout_minutes if account else 5.0)
+
+    async def abandon(self, task: Task) -> None:
+        self._tracker.untrack(task)
+        await self._repo.delete(task.id)
 
     async def store_upload(self, task_id: str, number: int, image: ImageData, *, option: str = "") -> Upload:
         """Keep a client's image on disk until the task has sent it (a restart must not lose it)."""
@@ -208,6 +217,7 @@ class TaskService:
             sent_prompt = await account.perform(interaction_of(task), assign)
         except SubmitError as exc:
             await self._tracker.fail(task.id, exc.reason, category="submit")
+            await self._tracker.mark_followers(task, failed_reason=exc.reason)
             return
         except Exception as exc:
             log.exception("submitting task %s failed unexpectedly", task.id)
@@ -245,6 +255,9 @@ class TaskService:
                 continue
             if task.status == TaskStatus.MODAL:
                 continue  # waits for the client's modal submit; holds no slot
+            if task.status == TaskStatus.NOT_START and task.extra.get(LEADER_KEY):
+                await self._fail_stored(task, "the click that was to start this job was interrupted by a restart")
+                continue
             self._tracker.track(task, timeout_minutes=account.timeout_minutes)
             if task.status == TaskStatus.NOT_START and task.nonce is None:
                 self._scheduler.enqueue_recovered(queue, task)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 
 from ..domain.clock import Clock, now_ms
+from ..domain.prompt import normalize_prompt
 from ..domain.state_machine import IllegalTransition, advance_progress, transition
 from ..domain.task import Task, TaskAction, TaskStatus
 from ..midjourney.events import (
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 FinishedHook = Callable[[Task], None]
 COMPLETE_ON_ACK_KEY = "_completeOnAck"
+SIBLINGS_KEY = "_siblings"  # tasks started by one click (describe's "Imagine all"), leader first
+LEADER_KEY = "_leader"  # on the siblings that send nothing themselves
 IMAGE_SIZE_KEY = "_imageSize"
 UrlRewriter = Callable[[str], str]
 
@@ -95,10 +98,23 @@ class Tracker:
         if task.status.is_terminal:
             task.deadline_ms = None
             self.untrack(task)
+            self._hand_over_click(task)
         future = self._committer.submit(task)
         if task.status.is_terminal:
             future.add_done_callback(lambda _: self._on_finished(task))
         return future
+
+    def _hand_over_click(self, task: Task) -> None:
+        """Siblings share one click: when one ends, the click's interaction id must still lead to the rest
+        (a sibling may not even have started yet when Midjourney queues it)."""
+        if not task.interaction_id or not task.extra.get(SIBLINGS_KEY) or not task.account_id:
+            return
+        for sibling_id in task.extra[SIBLINGS_KEY]:
+            sibling = self._live.get(str(sibling_id))
+            if sibling is not None and not sibling.status.is_terminal:
+                self.correlator(task.account_id).bind_interaction(task.interaction_id, sibling.id)
+                sibling.interaction_id = sibling.interaction_id or task.interaction_id
+                return
 
     def _extend_deadline(self, task: Task, *, queued: bool = False) -> None:
         budget = self._queued_timeout_ms if queued else self._timeouts_ms.get(task.id, 300_000)
@@ -117,6 +133,21 @@ class Tracker:
         correlator.bind_nonce(nonce, task.id)
         await self._committer.submit(task)
 
+    async def mark_followers(self, task: Task, *, failed_reason: str | None = None) -> None:
+        """The leader's click went out (or failed): its siblings follow it."""
+        for sibling_id in task.extra.get(SIBLINGS_KEY) or []:
+            sibling = self._live.get(str(sibling_id))
+            if sibling is None or sibling.id == task.id or sibling.status != TaskStatus.NOT_START:
+                continue
+            if failed_reason is not None:
+                self._finish_failed(sibling, failed_reason, "submit")
+            else:
+                transition(sibling, TaskStatus.SUBMITTED)
+                sibling.start_time = task.start_time
+                sibling.progress = "0%"
+                self._extend_deadline(sibling)
+            await self._commit(sibling)
+
     async def mark_submitted(self, task_id: str, *, prompt: str | None = None) -> None:
         """Discord accepted the interaction (204): the job timer starts now.
 
@@ -134,6 +165,7 @@ class Tracker:
             task.progress = "0%"
             self._extend_deadline(task)
         await self._commit(task)
+        await self.mark_followers(task)
 
     async def fail(self, task_id: str, reason: str, *, category: str | None = None,
                    only_if: Callable[[Task], bool] | None = None) -> bool:
@@ -189,6 +221,8 @@ class Tracker:
                          type(event).__name__, event.keys.message_id, event.keys.nonce, event.keys.job_hash)
             return
         task = self._live.get(match.task_id)
+        if task is not None and task.extra.get(SIBLINGS_KEY):
+            task = self._sibling_for(correlator, task, event)
         if task is None or task.status.is_terminal:
             return
         log.debug("account %s: %s matched task %s by %s", account_id, type(event).__name__, task.id, match.key)
@@ -199,6 +233,15 @@ class Tracker:
             return
         if changed:
             self._commit(task).add_done_callback(_log_failure)
+
+    def _sibling_for(self, correlator: Correlator, task: Task, event: MjEvent) -> Task | None:
+        """One click, several jobs: the one whose prompt the message echoes (the prompts all differ)."""
+        if event.keys.prompt is None:
+            return task
+        wanted = normalize_prompt(event.keys.prompt)
+        siblings = [self._live.get(str(i)) for i in task.extra.get(SIBLINGS_KEY) or []]
+        fitting = [t for t in siblings if t is not None and correlator.prompt_key(t.id) == wanted]
+        return fitting[0] if len(fitting) == 1 else task
 
     def _on_interaction(self, correlator: Correlator, event: InteractionEvent) -> None:
         task_id = correlator.match_nonce(event.nonce) if event.nonce else None
