@@ -5,27 +5,33 @@ from pathlib import Path
 
 import pytest
 
-from mjproxy.emulator import Emulator, EmulatorConfig
-from tests.e2e.harness import HookReceiver, Proxy, proxy_settings, start_proxy
+from mjproxy.emulator import Emulator
+from tests.e2e.harness import HookReceiver, Proxy, proxy_settings, running_emulator, running_proxy
 
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
-    emu = Emulator(EmulatorConfig(job_duration_s=0, heartbeat_interval_ms=2000))
-    await emu.start(host="127.0.0.1", port=0)
-    try:
+    async with running_emulator() as emu:
         yield emu
-    finally:
-        await emu.stop()
 
 
 @pytest.fixture
 async def proxy(emulator: Emulator, tmp_path: Path) -> AsyncIterator[Proxy]:
-    started = await start_proxy(proxy_settings(emulator, tmp_path))
-    try:
+    async with running_proxy(proxy_settings(emulator, tmp_path)) as started:
         yield started
-    finally:
-        await started.stop()
+
+
+@pytest.fixture(params=["legacy", "modern"])
+async def any_profile_emulator(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
+    """The emulator in each message profile (midjourney-bot.md §16)."""
+    async with running_emulator(profile=request.param) as emu:
+        yield emu
+
+
+@pytest.fixture
+async def any_profile_proxy(any_profile_emulator: Emulator, tmp_path: Path) -> AsyncIterator[Proxy]:
+    async with running_proxy(proxy_settings(any_profile_emulator, tmp_path)) as started:
+        yield started
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,29 @@ from starlette.routing import Route
 
 from mjproxy.api.app import create_app
 from mjproxy.config import Settings
-from mjproxy.emulator import Emulator, SandboxAccount
+from mjproxy.emulator import Emulator, EmulatorConfig, SandboxAccount
 from mjproxy.runtime import Runtime
+
+
+@asynccontextmanager
+async def running_emulator(**knobs: Any) -> AsyncIterator[Emulator]:
+    """The emulator as the e2e tests use it: instant jobs, quick heartbeats, any knob overridden."""
+    config = {"job_duration_s": 0, "heartbeat_interval_ms": 2000, **knobs}
+    emulator = Emulator(EmulatorConfig(**config))
+    await emulator.start(host="127.0.0.1", port=0)
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+@asynccontextmanager
+async def running_proxy(settings: Settings) -> AsyncIterator[Proxy]:
+    proxy = await start_proxy(settings)
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
 
 
 async def serve_in_loop(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], int]:

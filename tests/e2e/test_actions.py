@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
-from mjproxy.emulator import Emulator, EmulatorConfig
-from tests.e2e.harness import Proxy, button, mask_data_url, proxy_settings, start_proxy, submit
+from mjproxy.emulator import Emulator
+from tests.e2e.harness import Proxy, button, mask_data_url, submit
 
 
-@pytest.fixture(params=["legacy", "modern"])
-async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Emulator, Proxy]]:
-    emu = Emulator(EmulatorConfig(job_duration_s=0, heartbeat_interval_ms=2000, profile=request.param))
-    await emu.start(host="127.0.0.1", port=0)
-    proxy = await start_proxy(proxy_settings(emu, tmp_path))
-    try:
-        yield emu, proxy
-    finally:
-        await proxy.stop()
-        await emu.stop()
+@pytest.fixture
+def world(any_profile_emulator: Emulator, any_profile_proxy: Proxy) -> tuple[Emulator, Proxy]:
+    """Every button in both message profiles."""
+    return any_profile_emulator, any_profile_proxy
 
 
 async def finished(proxy: Proxy, result: dict[str, Any]) -> dict[str, Any]:

@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from mjproxy.emulator import Emulator, EmulatorConfig
-from tests.e2e.harness import Proxy, button, png_data_url, proxy_settings, start_proxy, submit
-
-
-@pytest.fixture(params=["legacy", "modern"])
-async def emulator(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
-    """Every submission in both message profiles (midjourney-bot.md §16)."""
-    emu = Emulator(EmulatorConfig(job_duration_s=0, heartbeat_interval_ms=2000, profile=request.param))
-    await emu.start(host="127.0.0.1", port=0)
-    try:
-        yield emu
-    finally:
-        await emu.stop()
+from mjproxy.emulator import Emulator
+from tests.e2e.harness import Proxy, button, png_data_url, submit
 
 
 @pytest.fixture
-async def proxy(emulator: Emulator, tmp_path: Path) -> AsyncIterator[Proxy]:
-    started = await start_proxy(proxy_settings(emulator, tmp_path))
-    try:
-        yield started
-    finally:
-        await started.stop()
+def emulator(any_profile_emulator: Emulator) -> Emulator:
+    """Every submission in both message profiles."""
+    return any_profile_emulator
+
+
+@pytest.fixture
+def proxy(any_profile_proxy: Proxy) -> Proxy:
+    return any_profile_proxy
 
 
 async def succeeded(proxy: Proxy, result: dict[str, Any]) -> dict[str, Any]:

@@ -186,6 +186,14 @@ class Tracker:
         await self._commit(task)
         return True
 
+    def _finish_succeeded(self, task: Task) -> None:
+        if task.status == TaskStatus.NOT_START:  # the result can beat Discord's 204 to us
+            transition(task, TaskStatus.SUBMITTED)
+        transition(task, TaskStatus.SUCCESS)
+        task.progress = "100%"
+        task.finish_time = now_ms(self._clock)
+        task.start_time = task.start_time or task.finish_time
+
     def _finish_failed(self, task: Task, reason: str, category: str | None) -> None:
         transition(task, TaskStatus.FAILURE)
         task.fail_reason = reason
@@ -254,13 +262,7 @@ class Tracker:
             correlator.bind_interaction(event.interaction_id, task.id)
             changed = True
         if event.phase == InteractionPhase.SUCCEEDED and task.extra.get(COMPLETE_ON_ACK_KEY):
-            # A click that starts no job (❤️ bookmark): the bot's acknowledgement is the result.
-            if task.status == TaskStatus.NOT_START:
-                transition(task, TaskStatus.SUBMITTED)
-            transition(task, TaskStatus.SUCCESS)
-            task.progress = "100%"
-            task.finish_time = now_ms(self._clock)
-            task.start_time = task.start_time or task.finish_time
+            self._finish_succeeded(task)  # a click that starts no job (❤️): the acknowledgement is the result
             changed = True
         if event.phase == InteractionPhase.FAILED:
             reason = INTERACTION_FAILURE_REASONS.get(event.reason_code or 1,
@@ -288,12 +290,7 @@ class Tracker:
             self._extend_deadline(task)
             return changed
         if isinstance(event, JobCompleted):
-            if task.status == TaskStatus.NOT_START:
-                transition(task, TaskStatus.SUBMITTED)
-            transition(task, TaskStatus.SUCCESS)
-            task.progress = "100%"
-            task.finish_time = now_ms(self._clock)
-            task.start_time = task.start_time or task.finish_time
+            self._finish_succeeded(task)
             task.message_id = keys.message_id
             task.message_flags = keys.flags
             task.message_hash = keys.job_hash or task.message_hash
