@@ -70,6 +70,7 @@ async def test_shorten_then_imagine_an_option(emulator: Emulator, proxy: Proxy) 
     prompt = "a very detailed and extremely beautiful painting of a majestic mountain at golden hour"
     task = await succeeded(proxy, await submit(proxy, "/mj/submit/shorten", {"prompt": prompt}))
     assert task["action"] == "SHORTEN"
+    assert task["prompt"] == task["properties"]["finalPrompt"] and task["promptEn"] == prompt
     options = [line for line in task["properties"]["finalPrompt"].splitlines() if "\ufe0f\u20e3" in line]
     assert len(options) == 5
     opened = await submit(proxy, "/mj/submit/action", {"taskId": task["id"], "customId": button(task, "3️⃣")})

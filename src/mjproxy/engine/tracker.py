@@ -299,9 +299,9 @@ class Tracker:
             task.buttons = list(event.buttons)
             if event.kind in (JobKind.DESCRIBE, JobKind.SHORTEN):
                 # The result is text: describe's four prompts, shorten's analysis and options.
-                task.final_prompt = event.content
+                task.final_prompt = task.prompt = event.content
                 if task.action == TaskAction.DESCRIBE:
-                    task.prompt = task.prompt_en = event.content
+                    task.prompt_en = event.content  # shorten keeps the prompt it analysed in promptEn
             if event.image is not None:
                 task.image_url = self._rewrite_url(event.image.url)
                 if event.image.width and event.image.height:
