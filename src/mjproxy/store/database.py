@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
 
 from mjproxy.store.migrations import upgrade
 
@@ -146,6 +147,55 @@ class InLoopReader:
         self._conn.close()
 
 
+def _compile_positional(statement: sa.ClauseElement, dialect: sa.Dialect) -> SQLCompiler:
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    return compiled
+
+
+class ThreadWriter:
+    """Batched writes on a plain sqlite3 connection: the whole transaction in one thread hand-off.
+
+    Why: through aiosqlite a transaction is several hand-offs to its worker thread (begin, statement,
+    commit), each one a chance to be descheduled; the group committer's batches sit on the path of every
+    task change, so their latency is the task's latency. The same compiled SQL as the Core statement is
+    used, so the schema still lives in one place. Callers hold the database's write lock.
+    """
+
+    def __init__(self, path: str, dialect: sa.Dialect) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        for pragma in ("PRAGMA synchronous=NORMAL", f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+                       "PRAGMA wal_autocheckpoint=0"):
+            self._conn.execute(pragma)
+        self._dialect = dialect
+        self._compiled: dict[int, tuple[sa.ClauseElement, SQLCompiler]] = {}
+
+    def prepare(self, statement: sa.ClauseElement, rows: list[dict[str, Any]]) -> tuple[str, list[list[Any]]]:
+        """Compile once per statement and bind every row, on the caller's thread (cheap, pure Python)."""
+        entry = self._compiled.get(id(statement))
+        if entry is None:
+            entry = self._compiled[id(statement)] = (statement, _compile_positional(statement, self._dialect))
+        compiled = entry[1]
+        positions = compiled.positiontup or ()
+        params = []
+        for row in rows:
+            bound = compiled.construct_params(row)
+            params.append([bound[name] for name in positions])
+        return compiled.string, params
+
+    def executemany(self, sql: str, params: list[list[Any]]) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.executemany(sql, params)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
 class Database:
     """The process's connection to the store. Create with ``await Database.connect(url)``."""
 
@@ -157,8 +207,10 @@ class Database:
         serialise_reads: bool = False,
         in_loop_reader: InLoopReader | None = None,
         checkpointer: WalCheckpointer | None = None,
+        thread_writer: ThreadWriter | None = None,
     ) -> None:
         self._engine = engine
+        self._thread_writer = thread_writer
         self._in_loop_reader = in_loop_reader
         self._checkpointer = checkpointer
         self._schema_version = schema_version
@@ -204,16 +256,19 @@ class Database:
 
         reader: InLoopReader | None = None
         checkpointer: WalCheckpointer | None = None
+        writer: ThreadWriter | None = None
         try:
             version = await _migrate(engine)
             if local_file and parsed.database:
                 reader = InLoopReader(_file_path(parsed.database), engine.dialect)
                 checkpointer = WalCheckpointer(_file_path(parsed.database))
                 checkpointer.start()
+                writer = ThreadWriter(_file_path(parsed.database), engine.dialect)
         except BaseException:
             await engine.dispose()
             raise
-        return cls(engine, version, serialise_reads=memory, in_loop_reader=reader, checkpointer=checkpointer)
+        return cls(engine, version, serialise_reads=memory, in_loop_reader=reader, checkpointer=checkpointer,
+                   thread_writer=writer)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -265,7 +320,21 @@ class Database:
             async with self._engine.begin() as conn:
                 yield conn
 
+    async def execute_many(self, statement: UpdateBase, rows: list[dict[str, Any]]) -> None:
+        """One statement for many rows in one transaction (the group committer's batches)."""
+        if self._thread_writer is not None:
+            sql, params = self._thread_writer.prepare(statement, rows)
+            assert self._write_lock is not None
+            async with self._write_lock:
+                await asyncio.to_thread(self._thread_writer.executemany, sql, params)
+            return
+        async with self.write() as conn:
+            await conn.execute(statement, rows)
+
     async def close(self) -> None:
+        if self._thread_writer is not None:
+            self._thread_writer.close()
+            self._thread_writer = None
         if self._checkpointer is not None:
             await self._checkpointer.close()
             self._checkpointer = None

@@ -158,8 +158,7 @@ class SqlTaskRepository:
             row["task_id"] = row.pop("id")
             rows.append(row)
         try:
-            async with self._db.write() as conn:
-                await conn.execute(_UPDATE, rows)
+            await self._db.execute_many(_UPDATE, rows)
         except BaseException:
             for task in batch:
                 task.version -= 1
