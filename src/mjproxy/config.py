@@ -21,6 +21,10 @@ DEFAULT_USER_AGENT = (
 )
 
 
+SpeedModeName = Literal["fast", "relax", "turbo"]
+ALL_MODES: tuple[SpeedModeName, ...] = ("fast", "relax", "turbo")
+
+
 class _Section(BaseModel):
     # A misspelt key is an error, never silently ignored.
     model_config = ConfigDict(extra="forbid")
@@ -30,6 +34,7 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     api_secret: str = ""
+    admin_secret: str = ""  # admin routes accept only this when set (else api_secret)
     notify_hook: str = ""  # global callback used when a request names none
     notify_timeout_seconds: float = Field(10.0, gt=0)
     max_body_bytes: int = Field(25 * 1024 * 1024, gt=0)
@@ -65,6 +70,15 @@ class AccountSettings(_Section):
     queue_size: int = Field(10, ge=0, le=1000)
     timeout_minutes: float = Field(5, gt=0)
     enabled: bool = True
+    weight: int = Field(1, ge=0)
+    remark: str = ""
+    modes: list[SpeedModeName] = Field(default_factory=lambda: list(ALL_MODES))
+    daily_limit: int = Field(0, ge=0)  # jobs per UTC day, 0 = unlimited
+    min_interval_seconds: float = Field(0.0, ge=0)  # humane pacing between interactions
+    jitter_seconds: float = Field(0.0, ge=0)
+    remix_auto_submit: bool = False
+    fast_exhausted_policy: Literal["relax", "remove"] = "relax"
+    fast_hours_threshold: float = Field(0.2, ge=0)
 
     @field_validator("guild_id", "channel_id")
     @classmethod
@@ -90,6 +104,7 @@ class AccountSettings(_Section):
 
 
 class EngineSettings(_Section):
+    selection_rule: Literal["best_wait_idle", "round_robin", "weighted_random", "fill"] = "best_wait_idle"
     timeout_sweep_seconds: float = Field(5.0, gt=0)
     banned_words: list[str] = Field(default_factory=list)
     max_prompt_length: int = Field(4000, ge=1)

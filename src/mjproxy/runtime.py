@@ -8,11 +8,12 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import AccountSettings, DiscordSettings, Settings
-from .domain.account import AccountState
+from .config import DEFAULT_USER_AGENT, AccountSettings, DiscordSettings, Settings
+from .domain.account import AccountDefinition, AccountState
 from .domain.clock import Clock, SystemClock
 from .domain.ids import SnowflakeGenerator
 from .domain.task import Task
+from .engine.accounts import AccountManager, definition_from_settings
 from .engine.commits import GroupCommitter
 from .engine.events import EventBus, TaskChanged
 from .engine.ports import AccountPort
@@ -23,6 +24,7 @@ from .engine.tracker import Tracker
 from .midjourney.account import AccountRuntime, AccountSpec, DiscordEndpoints
 from .midjourney.events import AccountEvent
 from .notify.webhook import WebhookNotifier
+from .store.accounts import AccountRepository
 from .store.database import Database
 from .store.repository import SqlTaskRepository
 
@@ -50,7 +52,7 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.bus = EventBus()
         self.emulator: Emulator | None = None
-        self.accounts: dict[str, AccountRuntime] = {}
+        self.accounts_manager: AccountManager | None = None
         self._snowflakes = SnowflakeGenerator()
         self._db: Database | None = None
         self._service: TaskService | None = None
@@ -88,29 +90,30 @@ class Runtime:
         self._db = await Database.connect(self.settings.storage.database_url)
         repo = SqlTaskRepository(self._db, clock=self.clock)
         engine = self.settings.engine
-        scheduler = Scheduler(executor=lambda account, task: self.service.execute(account, task))
-        self._committer = GroupCommitter(repo, self.bus)
-        self._committer.start()
-        tracker = Tracker(self._committer, self.clock, on_finished=scheduler.release,
-                          rewrite_url=make_url_rewriter(discord.cdn_base))
-        limits = EngineLimits(max_prompt_length=engine.max_prompt_length,
-                              banned_words=tuple(engine.banned_words),
-                              default_notify_hook=self.settings.server.notify_hook or None)
-        self._scheduler, self._tracker = scheduler, tracker
-        self._service = TaskService(repo, tracker, scheduler, self.clock, limits, accounts=self._account_port,
-                                    uploads_dir=Path(self.settings.storage.data_dir) / "uploads")
-        self.bus.subscribe(self._discard_finished_uploads)
-        self._notifier = WebhookNotifier(self.bus, timeout_seconds=self.settings.server.notify_timeout_seconds)
+        scheduler = Scheduler(executor=lambda account, task: self.service.execute(account, task), clock=self.clock)
         endpoints = DiscordEndpoints(api_base=discord.api_base, gateway_url=discord.gateway_url,
                                      api_version=discord.api_version, compress=discord.compress,
                                      activity_base=discord.activity_base)
-        for spec in account_settings:
-            account = AccountRuntime(_spec(spec), endpoints, sink=self._dispatch, clock=self.clock,
-                                     snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect)
-            self.accounts[account.id] = account
-            scheduler.register(account)
-        for account in self.accounts.values():
-            await account.start()
+
+        def runtime_for(definition: AccountDefinition) -> AccountRuntime:
+            return AccountRuntime(_spec(definition), endpoints, sink=self._dispatch, clock=self.clock,
+                                  snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect)
+
+        manager = AccountManager(AccountRepository(self._db, clock=self.clock), scheduler, runtime_for, self.clock)
+        self._committer = GroupCommitter(repo, self.bus)
+        self._committer.start()
+        tracker = Tracker(self._committer, self.clock, on_finished=scheduler.release,
+                          rewrite_url=make_url_rewriter(discord.cdn_base), on_account_notice=manager.on_notice)
+        limits = EngineLimits(max_prompt_length=engine.max_prompt_length,
+                              banned_words=tuple(engine.banned_words),
+                              default_notify_hook=self.settings.server.notify_hook or None)
+        self._scheduler, self._tracker, self.accounts_manager = scheduler, tracker, manager
+        self._service = TaskService(repo, tracker, scheduler, self.clock, limits, accounts=self._account_port,
+                                    uploads_dir=Path(self.settings.storage.data_dir) / "uploads")
+        manager.bind_engine(fail_task=self._service.fail_task, move_task=self._service.move_task)
+        self.bus.subscribe(self._discard_finished_uploads)
+        self._notifier = WebhookNotifier(self.bus, timeout_seconds=self.settings.server.notify_timeout_seconds)
+        await manager.load([definition_from_settings(a) for a in account_settings], ephemeral=self.sandbox)
         recovered = await self._service.recover(self._account_port)
         if recovered:
             log.info("recovered %d unfinished task(s) from the store", recovered)
@@ -144,8 +147,8 @@ class Runtime:
             await self._sweeper.stop()
         if self._scheduler is not None:
             await self._scheduler.shutdown()
-        for account in self.accounts.values():
-            await account.stop()
+        if self.accounts_manager is not None:
+            await self.accounts_manager.stop_all()
         if self._committer is not None:
             await self._committer.stop()
         if self._notifier is not None:
@@ -159,8 +162,15 @@ class Runtime:
     async def _dispatch(self, account_id: str, event: AccountEvent) -> None:
         await self.tracker.handle(account_id, event)
 
+    @property
+    def accounts(self) -> dict[str, AccountRuntime]:
+        """The connected (enabled) accounts by id."""
+        if self.accounts_manager is None:
+            return {}
+        return {runtime.id: runtime for runtime in self.accounts_manager.runtimes()}
+
     def _account_port(self, account_id: str) -> AccountPort | None:
-        return self.accounts.get(account_id)
+        return self.accounts_manager.get(account_id) if self.accounts_manager else None
 
     def _discard_finished_uploads(self, event: TaskChanged) -> None:
         """Client images were kept only until sent; a finished task no longer needs them."""
@@ -171,23 +181,9 @@ class Runtime:
 
     # -- views -----------------------------------------------------------------------------------
     def account_health(self) -> list[dict[str, Any]]:
-        result = []
-        for account in self.accounts.values():
-            queue = self._scheduler.queue_of(account.id) if self._scheduler else None
-            result.append({
-                "id": account.id,
-                "name": account.name,
-                "state": account.state.value,
-                "reason": account.state_reason,
-                "since": int(account.state_since * 1000),
-                "running": len(queue.running) if queue else 0,
-                "queued": len(queue.waiting) if queue else 0,
-                "coreSize": account.core_size,
-                "queueSize": account.queue_size,
-                "token": account.masked_token,
-                "profile": account.profile(),
-            })
-        return result
+        if self.accounts_manager is None:
+            return []
+        return [self.accounts_manager.view(d.id) for d in self.accounts_manager.definitions()]
 
     def sandbox_description(self) -> dict[str, Any] | None:
         if self.emulator is None:
@@ -202,11 +198,11 @@ class Runtime:
         return [a.id for a in self.accounts.values() if a.state == AccountState.READY]
 
 
-def _spec(settings: AccountSettings) -> AccountSpec:
-    return AccountSpec(name=settings.name, guild_id=settings.guild_id, channel_id=settings.channel_id,
-                       user_token=settings.user_token, user_agent=settings.user_agent,
-                       core_size=settings.core_size, queue_size=settings.queue_size,
-                       timeout_minutes=settings.timeout_minutes)
+def _spec(definition: AccountDefinition) -> AccountSpec:
+    return AccountSpec(name=definition.name or definition.channel_id, guild_id=definition.guild_id,
+                       channel_id=definition.channel_id, user_token=definition.user_token,
+                       user_agent=definition.user_agent or DEFAULT_USER_AGENT, core_size=definition.core_size,
+                       queue_size=definition.queue_size, timeout_minutes=definition.timeout_minutes)
 
 
 __all__ = ["Runtime", "Task"]

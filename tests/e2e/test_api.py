@@ -92,7 +92,7 @@ async def test_tokens_never_reach_responses(emulator: Emulator, proxy: Proxy) ->
     for body in bodies:
         assert emulator.sandbox.token not in body
     health = json.loads(bodies[0])
-    assert health["accounts"][0]["token"].count("…") == 1
+    assert health["accounts"][0]["userToken"].count("…") == 1
 
 
 async def test_openapi_docs_are_served(proxy: Proxy) -> None:

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from ..domain.clock import Clock, SystemClock
 from ..domain.task import Task
 from .ports import AccountPort
 
@@ -37,6 +38,8 @@ class AccountQueue:
     account: AccountPort
     running: dict[str, Task] = field(default_factory=dict)
     waiting: deque[Task] = field(default_factory=deque)
+    jobs_today: int = 0  # jobs started since midnight UTC (daily limits)
+    day: int = 0  # the UTC day jobs_today counts
 
     @property
     def free_slots(self) -> int:
@@ -55,8 +58,9 @@ class Placement:
 
 
 class Scheduler:
-    def __init__(self, executor: Executor) -> None:
+    def __init__(self, executor: Executor, clock: Clock | None = None) -> None:
         self._executor = executor
+        self._clock: Clock = clock or SystemClock()
         self._queues: dict[str, AccountQueue] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -125,12 +129,19 @@ class Scheduler:
                     break
         self._drain(queue)
 
+    def drain(self, account_id: str) -> None:
+        """Start waiting tasks if the account now has room (limits raised, account reset)."""
+        queue = self._queues.get(account_id)
+        if queue is not None and queue.account.state.accepts_work:
+            self._drain(queue)
+
     def _drain(self, queue: AccountQueue) -> None:
         while queue.waiting and queue.free_slots > 0:
             self._start(queue, queue.waiting.popleft())
 
     def _start(self, queue: AccountQueue, task: Task) -> None:
         queue.running[task.id] = task
+        self.count_job(queue)
         job = asyncio.get_running_loop().create_task(self._run(queue, task), name=f"task-{task.id}")
         self._tasks.add(job)
         job.add_done_callback(self._tasks.discard)
@@ -141,6 +152,12 @@ class Scheduler:
         except Exception:  # the executor reports its own failures; this is the last line of defence
             log.exception("executor crashed on task %s", task.id)
             self.release(task)
+
+    def count_job(self, queue: AccountQueue) -> None:
+        today = int(self._clock.now() // 86_400)
+        if queue.day != today:
+            queue.day, queue.jobs_today = today, 0
+        queue.jobs_today += 1
 
     def snapshot(self) -> list[Task]:
         """Waiting and running tasks of every account, oldest first."""

@@ -113,6 +113,32 @@ class TaskService:
     def notify_hook(self, requested: str | None) -> str | None:
         return requested or self._limits.default_notify_hook
 
+    async def fail_task(self, task_id: str, reason: str) -> None:
+        await self._tracker.fail(task_id, reason, category="account")
+
+    async def move_task(self, task: Task) -> None:
+        """A waiting task of an account that left rotation goes to another account, or fails saying why."""
+        self._tracker.untrack(task)
+        old_queue = self._scheduler.queue_of(task.account_id or "")
+        if old_queue is not None and task in old_queue.waiting:
+            old_queue.waiting.remove(task)
+        previous = task.account_id
+        task.account_id = None
+        try:
+            queue = self._scheduler.choose()
+        except (NoAccountAvailable, QueueFull) as exc:
+            task.account_id = previous
+            self._tracker.track(task, timeout_minutes=5)
+            await self._tracker.fail(task.id, f"its account left rotation and no other account can take it: {exc}",
+                                     category="account")
+            return
+        task.account_id = queue.account.id
+        self._tracker.track(task, timeout_minutes=queue.account.timeout_minutes)
+        try:
+            self._scheduler.enqueue_recovered(queue, task)
+        finally:
+            await self._repo.update(task)
+
     def follow(self, task: Task) -> None:
         """Track a task that sends nothing itself: another task's click starts its job."""
         account = self.account(task.account_id)

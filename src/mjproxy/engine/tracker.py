@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 FinishedHook = Callable[[Task], None]
 COMPLETE_ON_ACK_KEY = "_completeOnAck"
+ACCOUNT_NOTICES = frozenset({NoticeKind.PENDING_MOD, NoticeKind.BLOCKED, NoticeKind.SUBSCRIPTION,
+                             NoticeKind.CREDITS_EXHAUSTED, NoticeKind.TOS, NoticeKind.CAPTCHA})
 SIBLINGS_KEY = "_siblings"  # tasks started by one click (describe's "Imagine all"), leader first
 LEADER_KEY = "_leader"  # on the siblings that send nothing themselves
 IMAGE_SIZE_KEY = "_imageSize"
@@ -57,7 +59,9 @@ def _log_failure(future: asyncio.Future[None]) -> None:
 class Tracker:
     def __init__(self, committer: GroupCommitter, clock: Clock, *,
                  on_finished: FinishedHook, rewrite_url: UrlRewriter | None = None,
-                 queued_timeout_minutes: float = 30.0) -> None:
+                 queued_timeout_minutes: float = 30.0,
+                 on_account_notice: Callable[[str, NoticeKind, str], None] | None = None) -> None:
+        self._on_account_notice = on_account_notice
         self._committer = committer
         self._clock = clock
         self._on_finished = on_finished
@@ -221,6 +225,9 @@ class Tracker:
         match = correlator.match(event.keys, account_live, kind=kind if isinstance(kind, JobKind) else None,
                                  index=index)
         if match is None:
+            if isinstance(event, JobNotice) and event.kind in ACCOUNT_NOTICES and self._on_account_notice:
+                # Not tied to a job (§6.19): still the account's health.
+                self._on_account_notice(account_id, event.kind, f"[{event.title}] {event.description}".strip())
             if isinstance(event, JobNotice) and event.kind != NoticeKind.INFO:
                 log.warning("account %s: notice %s not tied to a task: %s", account_id, event.kind.value,
                             event.title)
@@ -339,4 +346,6 @@ class Tracker:
             return False
         reason = f"[{event.title}] {event.description}".strip()
         self._finish_failed(task, reason, FailureCategory.ACCOUNT.value)
+        if self._on_account_notice is not None and task.account_id:
+            self._on_account_notice(task.account_id, event.kind, reason)
         return True

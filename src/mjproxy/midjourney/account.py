@@ -13,7 +13,7 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from ..discord.errors import (
 )
 from ..discord.gateway import GatewayClient, GatewayState
 from ..discord.rest import RestClient
-from ..domain.account import AccountState
+from ..domain.account import AccountDefinition, AccountState
 from ..domain.buttons import modal_input_custom_id
 from ..domain.clock import Clock, SystemClock
 from ..domain.ids import SnowflakeGenerator
@@ -111,6 +111,8 @@ class AccountRuntime:
         self._sync_job: asyncio.Task[None] | None = None
         self.info: AccountInfo | None = None
         self.settings: SettingsView | None = None
+        self.definition: AccountDefinition | None = None  # set by the account manager
+        self.fast_exhausted = False
         self._state = AccountState.STOPPED
         self._state_reason: str | None = None
         self._state_since = self._clock.now()
@@ -191,7 +193,25 @@ class AccountRuntime:
         if self._on_state is not None:
             self._on_state(self.id, state, reason)
 
+    def apply_limits(self, *, core_size: int, queue_size: int, timeout_minutes: float, name: str) -> None:
+        """Limits that change without a new connection."""
+        self._spec = replace(self._spec, core_size=core_size, queue_size=queue_size,
+                             timeout_minutes=timeout_minutes, name=name or self._spec.name)
+
+    def hold(self, state: AccountState, reason: str) -> None:
+        """Take the account out of rotation until a human resets it (captcha, pending mod message…)."""
+        self._set_state(state, reason)
+
+    def reset(self) -> None:
+        """End a held state: back into rotation if connected."""
+        if self._gateway.state == GatewayState.READY:
+            self._set_state(AccountState.READY, "reset by the operator")
+        else:
+            self._set_state(AccountState.CONNECTING, "reset by the operator; connecting")
+
     async def _on_gateway_state(self, state: GatewayState, reason: str | None) -> None:
+        if self._state.is_held and state != GatewayState.FATAL:
+            return  # reconnecting does not solve a captcha or a moderation hold
         if state == GatewayState.READY:
             self._set_state(AccountState.READY, "connected")
             if self._sync_on_ready and self.settings is None and self._sync_job is None:
@@ -552,6 +572,47 @@ class AccountRuntime:
 
     async def _refresh_settings(self) -> SettingsView:
         return parse_settings_message(await self.run_command("settings"))
+
+    async def click_setting(self, label_or_custom_id: str) -> dict[str, Any]:
+        """Click a /settings toggle (by label or custom id); returns the settings as they are afterwards."""
+        view = await self._refresh_settings()
+        toggle = view.toggle(label_or_custom_id)
+        if toggle is None:
+            raise SubmitError(f"/settings has no button {label_or_custom_id!r}; "
+                              f"it has: {', '.join(t.label for t in view.toggles)}")
+        payload = payloads.button(guild_id=self._spec.guild_id, channel_id=self._spec.channel_id,
+                                  message_id=view.message_id, message_flags=view.message_flags,
+                                  custom_id=toggle.custom_id, session_id=self._session_id(),
+                                  nonce=self._snowflakes.next(), application_id=MIDJOURNEY_APP_ID)
+        self.settings = await self._settings_after(view, payload)
+        return self.settings.to_json()
+
+    async def change_version(self, version: str) -> dict[str, Any]:
+        """Choose a model version in /settings, by its label or its option value."""
+        view = await self._refresh_settings()
+        value = view.version_values.get(version) or next(
+            (v for label, v in view.version_values.items() if v == version or version.lower() in label.lower()), None)
+        if value is None or view.version_select_id is None:
+            raise SubmitError(f"/settings offers no version {version!r}; it has: {', '.join(view.version_values)}")
+        payload = payloads.select(guild_id=self._spec.guild_id, channel_id=self._spec.channel_id,
+                                  message_id=view.message_id, message_flags=view.message_flags,
+                                  custom_id=view.version_select_id, values=[value], session_id=self._session_id(),
+                                  nonce=self._snowflakes.next(), application_id=MIDJOURNEY_APP_ID)
+        self.settings = await self._settings_after(view, payload)
+        return self.settings.to_json()
+
+    async def _settings_after(self, view: SettingsView, payload: dict[str, Any]) -> SettingsView:
+        """Send a click on the settings message and read the message as the bot restyles it."""
+        def updated(event: str, data: dict[str, Any]) -> bool:
+            return (event == "MESSAGE_UPDATE" and str(data.get("id")) == view.message_id) or (
+                event == "INTERACTION_FAILURE" and data.get("nonce") == payload["nonce"])
+
+        async with self._watchers.watch(updated) as watch:
+            await self._call(self._rest.create_interaction(payload))
+            event, data = await self._next(watch, "/settings to update")
+        if event == "INTERACTION_FAILURE":
+            raise SubmitError("Midjourney refused the /settings click")
+        return parse_settings_message(data)
 
     # -- seed --------------------------------------------------------------------------------------
     async def dm_channel(self) -> str:

@@ -29,3 +29,19 @@ class TaskNotFound(StoreError, LookupError):
 
 class TaskConflict(StoreError):
     """An insert collided with a stored task: same id, or a nonce already used (nonces are unique)."""
+
+
+class AccountNotFound(StoreError, LookupError):
+    """An update addressed an account that is not stored (deleted meanwhile, or never created)."""
+
+    def __init__(self, account_id: str) -> None:
+        super().__init__(f"account {account_id} is not in the store")
+        self.account_id = account_id
+
+
+class AccountConflict(StoreError):
+    """An insert named an account id (channel id) that is already stored."""
+
+    def __init__(self, account_id: str) -> None:
+        super().__init__(f"account {account_id} already exists")
+        self.account_id = account_id

@@ -35,8 +35,26 @@ def _create_all(conn: Connection) -> None:
     schema.metadata.create_all(conn)
 
 
+def _create_accounts_v2(conn: Connection) -> None:
+    # The table exactly as version 2 defined it, frozen here rather than taken from schema.accounts:
+    # once a later migration alters the table, schema.accounts describes the *final* shape and that
+    # later migration would fail on (or silently skip over) a table created in that shape already.
+    frozen = sa.MetaData(naming_convention=schema.metadata.naming_convention)
+    sa.Table(
+        "accounts",
+        frozen,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("name", sa.Text, nullable=False, server_default=""),
+        sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("created_at", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("updated_at", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("data", sa.Text, nullable=False),
+    ).create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "tasks and schema_version", (_create_all,)),
+    Migration(2, "accounts", (_create_accounts_v2,)),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

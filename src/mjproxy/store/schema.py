@@ -68,3 +68,20 @@ tasks = sa.Table(
     sa.Index(None, "message_hash"),
     sa.Index(None, "updated_at"),
 )
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    # The channel id: midjourney-proxy's account / instance id, and what accountFilter.instanceId names.
+    sa.Column("id", sa.String(64), primary_key=True),
+    # Projections of ``data`` for listing and for a future "enabled accounts only" query; the codec in
+    # accounts.py writes them from the same AccountDefinition, so they cannot drift from ``data``.
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Creation order is the order the admin API lists accounts in; a column so SQL can sort on it.
+    sa.Column("created_at", sa.BigInteger, nullable=False, server_default="0"),  # epoch ms
+    sa.Column("updated_at", sa.BigInteger, nullable=False, server_default="0"),  # epoch ms
+    # AccountDefinition.to_json() as text: new account fields need no migration. It holds the Discord
+    # user token in clear text for now (see store/accounts.py).
+    sa.Column("data", sa.Text, nullable=False),
+)

@@ -1,0 +1,137 @@
+"""The account repository: operator-managed Discord accounts (``AccountDefinition``) in ``accounts``.
+
+Accounts live in the database so that the admin API can add, edit and remove them at run time and the
+edits survive a restart. The configuration file only *seeds* the table (``upsert_seed``): an account
+that is already stored keeps its run-time edits even when the file says otherwise.
+
+SECURITY: ``data`` holds the Discord user token exactly as given, in clear text. Anyone who can read
+the database file (or its backups) can take over every account in it. Encrypting tokens at rest is a
+later issue; until then protect the database like the configuration file that holds the same tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from mjproxy.domain.account import AccountDefinition
+from mjproxy.domain.clock import Clock, SystemClock, now_ms
+from mjproxy.store.database import Database
+from mjproxy.store.errors import AccountConflict, AccountNotFound
+from mjproxy.store.schema import accounts
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def account_to_row(defn: AccountDefinition) -> dict[str, Any]:
+    """All columns of ``accounts`` for one definition; ``data`` is the source of truth."""
+    return {
+        "id": defn.id,
+        "name": defn.name,
+        "enabled": defn.enabled,
+        "created_at": defn.created_at,
+        "updated_at": defn.updated_at,
+        "data": _encode(defn.to_json()),
+    }
+
+
+def account_from_data(data: str) -> AccountDefinition:
+    # from_json ignores keys it does not know, so a row written by a newer mjproxy still reads.
+    decoded: dict[str, Any] = json.loads(data)
+    return AccountDefinition.from_json(decoded)
+
+
+_LIST = sa.select(accounts.c.data).order_by(accounts.c.created_at, accounts.c.id)
+_GET = sa.select(accounts.c.data).where(accounts.c.id == sa.bindparam("id"))
+_CREATED_AT = sa.select(accounts.c.created_at).where(accounts.c.id == sa.bindparam("id"))
+_EXISTS = sa.select(accounts.c.id).where(accounts.c.id == sa.bindparam("id"))
+_INSERT = sa.insert(accounts)
+_UPDATE = (
+    sa.update(accounts)
+    .where(accounts.c.id == sa.bindparam("account_id"))
+    .values({c.name: sa.bindparam(c.name) for c in accounts.columns if c.name != "id"})
+)
+_DELETE = sa.delete(accounts).where(accounts.c.id == sa.bindparam("account_id"))
+
+
+class AccountRepository:
+    """CRUD over ``accounts``. Writers stamp ``created_at`` / ``updated_at`` on the definition they are given.
+
+    The table is small (hundreds of rows at most) and read rarely (start-up, admin calls), so every
+    method takes the ordinary async path; nothing here is on a hot path.
+    """
+
+    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+        self._db = db
+        self._clock: Clock = clock or SystemClock()
+
+    async def list(self) -> list[AccountDefinition]:
+        """Every stored account, oldest first (ties by id), enabled or not."""
+        async with self._db.read() as conn:
+            rows = (await conn.execute(_LIST)).scalars().all()
+        return [account_from_data(data) for data in rows]
+
+    async def get(self, account_id: str) -> AccountDefinition | None:
+        async with self._db.read() as conn:
+            data = (await conn.execute(_GET, {"id": account_id})).scalar()
+        return None if data is None else account_from_data(data)
+
+    async def insert(self, defn: AccountDefinition) -> None:
+        """Store a new account. Raises ``AccountConflict`` when its id (channel id) is already stored."""
+        self._stamp(defn, created=True)
+        try:
+            async with self._db.write() as conn:
+                await conn.execute(_INSERT, account_to_row(defn))
+        except IntegrityError as error:
+            raise AccountConflict(defn.id) from error
+
+    async def update(self, defn: AccountDefinition) -> None:
+        """Replace a stored account. Raises ``AccountNotFound`` when it is not stored.
+
+        A definition built without ``created_at`` (0) keeps the stored one, so callers may rebuild a
+        definition from a request without reading the old one first.
+        """
+        async with self._db.write() as conn:
+            stored_created = (await conn.execute(_CREATED_AT, {"id": defn.id})).scalar()
+            if stored_created is None:
+                raise AccountNotFound(defn.id)
+            if not defn.created_at:
+                defn.created_at = int(stored_created)
+            self._stamp(defn, created=False)
+            row = account_to_row(defn)
+            row["account_id"] = row.pop("id")
+            await conn.execute(_UPDATE, row)
+
+    async def delete(self, account_id: str) -> bool:
+        """Remove an account; True if it was stored."""
+        async with self._db.write() as conn:
+            result = await conn.execute(_DELETE, {"account_id": account_id})
+        return bool(result.rowcount)
+
+    async def upsert_seed(self, defn: AccountDefinition) -> bool:
+        """Insert an account from the configuration unless one with its id is stored; True if inserted.
+
+        Never overwrites: once an account is in the database, the database wins, because the operator
+        may have edited it at run time (new token, other core size, disabled) and a restart must not
+        silently undo that. Deleting the row is how to let the configuration take over again.
+        """
+        try:
+            async with self._db.write() as conn:
+                if (await conn.execute(_EXISTS, {"id": defn.id})).scalar() is not None:
+                    return False
+                self._stamp(defn, created=True)
+                await conn.execute(_INSERT, account_to_row(defn))
+        except IntegrityError:
+            # Another node seeded the same account between our check and our insert (PostgreSQL has no
+            # process-wide write lock). It is stored either way, just not by us.
+            return False
+        return True
+
+    def _stamp(self, defn: AccountDefinition, *, created: bool) -> None:
+        now = now_ms(self._clock)
+        if created and not defn.created_at:
+            defn.created_at = now
+        defn.updated_at = now
