@@ -183,6 +183,11 @@ EMBEDS: dict[str, EmbedKind] = {
         "Subscription required", RED,
         "To keep using Midjourney, please subscribe: https://www.midjourney.com/account",
     ),
+    # The older human-verification notice (midjourney-bot.md §17): not red, "continue" in the title.
+    "captcha": EmbedKind(
+        "Action required to continue", ORANGE,
+        "Wow! You're making so many AI images we need to verify you're human. Please complete the check "
+        "to keep using Midjourney."),
     "duplicate_images": EmbedKind("Duplicate images detected", RED, "Please use different images."),
     "job_not_found": EmbedKind(
         "Job not found", RED, "Sorry, we could not find a job with that ID. Please check it and try again.",

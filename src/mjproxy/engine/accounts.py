@@ -22,6 +22,7 @@ from ..midjourney.events import NoticeKind
 from ..store.accounts import AccountRepository
 from ..store.errors import AccountConflict
 from .scheduler import Scheduler
+from .service import PINNED_KEY
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +278,8 @@ class AccountManager:
 
     async def _release_task(self, task: Task, reason: str, *, running: bool) -> None:
         """A task of an account leaving rotation: waiting ones without a parent move, the rest fail."""
-        if not running and task.parent_id is None and task.status == TaskStatus.NOT_START and self._move_task:
+        movable = task.parent_id is None and not task.extra.get(PINNED_KEY)
+        if not running and movable and task.status == TaskStatus.NOT_START and self._move_task:
             await self._move_task(task)
             return
         if self._fail_task is not None:

@@ -69,6 +69,9 @@ class EngineLimits:
     default_notify_hook: str | None = None
 
 
+PINNED_KEY = "_pinned"
+
+
 def interaction_of(task: Task) -> InteractionSpec:
     """What to send for a task; tasks stored before specs existed are plain imagines."""
     data = task.extra.get(EXTRA_KEY)
@@ -200,6 +203,8 @@ class TaskService:
         ``stored`` tasks already exist (a MODAL task being confirmed) and are updated, not inserted.
         """
         instance = account_id or (account_filter.instance_id if account_filter else None)
+        if instance is not None:
+            task.extra[PINNED_KEY] = True  # the client (or the parent) chose the account: never move it
         try:
             queue = self._scheduler.choose(account_id=instance)
         except NoAccountAvailable as exc:
