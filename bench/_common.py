@@ -29,7 +29,7 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def serve(config_text: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(config_text: str, workdir: Path, ready_timeout: float = 60) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``mjproxy serve`` with a config in ``workdir``; return once /healthz shows ready accounts."""
     port = free_port()
     config = workdir / "mjproxy.toml"
@@ -38,7 +38,7 @@ def serve(config_text: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str
     process = subprocess.Popen([MJPROXY, "serve"], cwd=workdir, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         try:
             health = httpx.get(f"{base}/healthz", timeout=2).json()

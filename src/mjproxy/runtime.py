@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import DEFAULT_USER_AGENT, AccountSettings, DiscordSettings, Settings
-from .domain.account import AccountDefinition, AccountState
+from .domain.account import AccountDefinition, AccountState, SelectionRule
 from .domain.clock import Clock, SystemClock
 from .domain.ids import SnowflakeGenerator
 from .domain.task import Task
@@ -90,7 +90,8 @@ class Runtime:
         self._db = await Database.connect(self.settings.storage.database_url)
         repo = SqlTaskRepository(self._db, clock=self.clock)
         engine = self.settings.engine
-        scheduler = Scheduler(executor=lambda account, task: self.service.execute(account, task), clock=self.clock)
+        scheduler = Scheduler(executor=lambda account, task: self.service.execute(account, task), clock=self.clock,
+                              rule=SelectionRule(engine.selection_rule))
         endpoints = DiscordEndpoints(api_base=discord.api_base, gateway_url=discord.gateway_url,
                                      api_version=discord.api_version, compress=discord.compress,
                                      activity_base=discord.activity_base)
@@ -202,7 +203,8 @@ def _spec(definition: AccountDefinition) -> AccountSpec:
     return AccountSpec(name=definition.name or definition.channel_id, guild_id=definition.guild_id,
                        channel_id=definition.channel_id, user_token=definition.user_token,
                        user_agent=definition.user_agent or DEFAULT_USER_AGENT, core_size=definition.core_size,
-                       queue_size=definition.queue_size, timeout_minutes=definition.timeout_minutes)
+                       queue_size=definition.queue_size, timeout_minutes=definition.timeout_minutes,
+                       min_interval_seconds=definition.min_interval_seconds, jitter_seconds=definition.jitter_seconds)
 
 
 __all__ = ["Runtime", "Task"]

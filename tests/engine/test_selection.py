@@ -300,3 +300,28 @@ def test_rule_applies_only_among_survivors_and_returns_the_mode() -> None:
     accounts = [cand("1", modes=[FAST]), cand("2", modes=[RELAX], running=2)]
     for rule in SelectionRule:
         assert choose(accounts, rule, modes=(RELAX,)) == Choice("2", RELAX)
+
+
+def test_inlined_filters_agree_with_the_explained_chain() -> None:
+    # choose() inlines the filter chain for speed; explain() walks it one filter at a time. On random
+    # accounts and requests, an account must be choosable exactly when explain() has nothing against it.
+    rng = random.Random(11)
+    states = list(AccountState)
+    for _ in range(3000):
+        account = cand(
+            str(rng.randint(1, 3)), state=rng.choice(states), remix=rng.random() < 0.5,
+            fast_exhausted=rng.random() < 0.3, running=rng.randint(0, 3), waiting=rng.randint(0, 2),
+            jobs_today=rng.randint(0, 3), enabled=rng.random() < 0.9, queue_size=rng.randint(0, 2),
+            modes=rng.sample(list(SpeedMode), rng.randint(0, 3)), remark=rng.choice(["", "Blue", "red"]),
+            daily_limit=rng.randint(0, 3), remix_auto_submit=rng.random() < 0.5)
+        criteria = Criteria(
+            account_id=rng.choice([None, None, "1"]), bot_type=rng.choice(list(BotType)),
+            modes=tuple(rng.sample(list(SpeedMode), rng.randint(0, 3))), remark=rng.choice([None, "blue", "x"]),
+            remix=rng.choice([None, True, False]), remix_auto_considered=rng.random() < 0.5)
+        selector = Selector()
+        try:
+            selector.choose([account], criteria)
+            chosen = True
+        except (NoMatch, AllFull):
+            chosen = False
+        assert chosen == (selector.explain([account], criteria) == {}), (account, criteria)

@@ -64,8 +64,8 @@ async def test_sqlite_pragmas_are_applied(db_url: str) -> None:
 
 async def test_later_migrations_run_in_order_and_a_failure_rolls_back(db_url: str) -> None:
     db = await Database.connect(db_url)
-    add_column = Migration(2, "add tasks.extra_col", ("ALTER TABLE tasks ADD COLUMN extra_col TEXT",))
-    broken = Migration(3, "broken", ("CREATE TABLE t3 (x INTEGER)", "THIS IS NOT SQL"))
+    add_column = Migration(LATEST_VERSION + 1, "add tasks.extra_col", ("ALTER TABLE tasks ADD COLUMN extra_col TEXT",))
+    broken = Migration(LATEST_VERSION + 2, "broken", ("CREATE TABLE t3 (x INTEGER)", "THIS IS NOT SQL"))
     try:
         async with db.engine.connect() as conn:
             await conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -75,7 +75,7 @@ async def test_later_migrations_run_in_order_and_a_failure_rolls_back(db_url: st
         assert "t3" not in await _tables(db)
         async with db.engine.connect() as conn:
             await conn.exec_driver_sql("BEGIN IMMEDIATE")
-            assert await conn.run_sync(lambda c: upgrade(c, (*MIGRATIONS, add_column))) == 2
+            assert await conn.run_sync(lambda c: upgrade(c, (*MIGRATIONS, add_column))) == LATEST_VERSION + 1
             await conn.commit()
             columns = await conn.run_sync(lambda c: [col["name"] for col in sa.inspect(c).get_columns("tasks")])
         assert "extra_col" in columns

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from ..domain.account import SpeedMode
 from ..domain.task import BotType, task_json
 from ..engine.actions import ActionRequest, Actions
 from ..engine.service import AccountFilter, ImagineRequest, SubmitCode, TaskService
@@ -59,7 +60,10 @@ def actions_of(request: Request) -> Actions:
 def account_filter(value: AccountFilterIn | None) -> AccountFilter | None:
     if value is None:
         return None
-    return AccountFilter(instance_id=value.instanceId or value.channelId)
+    return AccountFilter(instance_id=value.instanceId or value.channelId,
+                         modes=tuple(SpeedMode(m.lower()) for m in value.modes or ()),
+                         remark=value.remark or None, remix=value.remix,
+                         remix_auto_considered=bool(value.remixAutoConsidered))
 
 
 def common(body: BotRequest, request: Request) -> Common:

@@ -9,8 +9,9 @@ echoed must normalise to the same string.
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Final
+
+from .account import SpeedMode
 
 # Discord caps a STRING option value at 6000 characters (the documented maximum of ``max_length`` for
 # application-command options), so a longer /imagine prompt cannot even be sent.
@@ -20,12 +21,7 @@ MAX_PROMPT_LENGTH: Final = 6000
 MAX_MODAL_PROMPT_LENGTH: Final = 4000
 
 
-class Mode(StrEnum):
-    """Speed mode. Prompts spell it ``--relax``; MJ's status words spell it ``relaxed``."""
-
-    FAST = "fast"
-    RELAX = "relax"
-    TURBO = "turbo"
+Mode = SpeedMode  # prompts spell it ``--relax``; Midjourney's status words spell it ``relaxed``
 
 
 _MODE_WORDS: Final[dict[str, Mode]] = {"fast": Mode.FAST, "relax": Mode.RELAX, "relaxed": Mode.RELAX,

@@ -139,7 +139,7 @@ class AccountManager:
     # -- editing -----------------------------------------------------------------------------------
     async def create(self, definition: AccountDefinition) -> AccountDefinition:
         if definition.id in self._definitions:
-            raise AccountConflict(f"an account with channel id {definition.id} already exists")
+            raise AccountConflict(definition.id)
         definition.created_at = definition.updated_at = now_ms(self._clock)
         await self._repo.insert(definition)
         self._definitions[definition.id] = definition
@@ -164,7 +164,9 @@ class AccountManager:
         elif runtime is not None:
             runtime.definition = merged
             runtime.apply_limits(core_size=merged.core_size, queue_size=merged.queue_size,
-                                 timeout_minutes=merged.timeout_minutes, name=merged.name)
+                                 timeout_minutes=merged.timeout_minutes, name=merged.name,
+                                 min_interval_seconds=merged.min_interval_seconds,
+                                 jitter_seconds=merged.jitter_seconds)
             self._scheduler.drain(account_id)
         return merged
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from ..domain.account import AccountDefinition, SelectionRule, SpeedMode
 from ..domain.clock import Clock, SystemClock
 from ..domain.task import Task
 from .ports import AccountPort
+from .selection import AllFull, Candidate, Criteria, NoMatch, Selector
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,10 @@ class Placement:
 
 
 class Scheduler:
-    def __init__(self, executor: Executor, clock: Clock | None = None) -> None:
+    def __init__(self, executor: Executor, clock: Clock | None = None, *,
+                 rule: SelectionRule = SelectionRule.BEST_WAIT_IDLE) -> None:
         self._executor = executor
+        self._selector = Selector(rule)
         self._clock: Clock = clock or SystemClock()
         self._queues: dict[str, AccountQueue] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -78,24 +81,38 @@ class Scheduler:
         return list(self._queues.values())
 
     # -- choosing -------------------------------------------------------------------------------
-    def choose(self, *, account_id: str | None = None) -> AccountQueue:
-        """Pick the account for new work: best-wait-idle among healthy accounts with room."""
-        candidates = list(self._queues.values())
-        if account_id is not None:
-            candidates = [q for q in candidates if q.account.id == account_id]
-            if not candidates:
-                raise NoAccountAvailable(f"no account with instance/channel id {account_id}")
-        if not candidates:
+    def choose(self, *, account_id: str | None = None, criteria: Criteria | None = None) -> AccountQueue:
+        return self.select(criteria or Criteria(account_id=account_id))[0]
+
+    def select(self, criteria: Criteria) -> tuple[AccountQueue, SpeedMode | None]:
+        """The account for new work by the configured rule, and the speed mode the job must run in.
+
+        Raises NoAccountAvailable naming why each account was excluded, or QueueFull when every account
+        that fits is full.
+        """
+        if not self._queues:
             raise NoAccountAvailable("no account is configured")
-        healthy = [q for q in candidates if q.account.state.accepts_work]
-        if not healthy:
-            reasons = ", ".join(f"{q.account.name}: {q.account.state.value}" for q in candidates)
-            raise NoAccountAvailable(f"no healthy account ({reasons})")
-        with_room = [q for q in healthy if q.free_slots > 0 or len(q.waiting) < q.account.queue_size]
-        if not with_room:
-            raise QueueFull(healthy[0].account.id)
-        best = min(q.wait_score for q in with_room)
-        return random.choice([q for q in with_room if q.wait_score == best])
+        if criteria.account_id is not None and criteria.account_id not in self._queues:
+            raise NoAccountAvailable(f"no account with instance/channel id {criteria.account_id}")
+        candidates = [self._candidate(q) for q in self._queues.values()]
+        try:
+            choice = self._selector.choose(candidates, criteria)
+        except NoMatch as exc:
+            raise NoAccountAvailable(str(exc)) from None
+        except AllFull as exc:
+            raise QueueFull(exc.account_ids[0] if exc.account_ids else "") from None
+        return self._queues[choice.account_id], choice.mode
+
+    def _candidate(self, queue: AccountQueue) -> Candidate:
+        account = queue.account
+        definition = getattr(account, "definition", None) or AccountDefinition(
+            channel_id=account.id, guild_id="", user_token="", name=account.name, core_size=account.core_size,
+            queue_size=account.queue_size)
+        self._roll_day(queue)
+        return Candidate(account_id=account.id, name=account.name, state=account.state, definition=definition,
+                         remix=bool(getattr(account, "remix", False)),
+                         fast_exhausted=bool(getattr(account, "fast_exhausted", False)),
+                         running=len(queue.running), waiting=len(queue.waiting), jobs_today=queue.jobs_today)
 
     # -- queueing -------------------------------------------------------------------------------
     def enqueue(self, queue: AccountQueue, task: Task) -> Placement:
@@ -153,10 +170,13 @@ class Scheduler:
             log.exception("executor crashed on task %s", task.id)
             self.release(task)
 
-    def count_job(self, queue: AccountQueue) -> None:
-        today = int(self._clock.now() // 86_400)
+    def _roll_day(self, queue: AccountQueue) -> None:
+        today = int(self._clock.now() // 86_400)  # UTC days: daily limits reset at midnight UTC
         if queue.day != today:
             queue.day, queue.jobs_today = today, 0
+
+    def count_job(self, queue: AccountQueue) -> None:
+        self._roll_day(queue)
         queue.jobs_today += 1
 
     def snapshot(self) -> list[Task]:

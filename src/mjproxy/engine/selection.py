@@ -250,20 +250,36 @@ class Selector:
         if criteria.account_id is not None:  # a pin leaves one account to look at
             pool = [c for c in candidates if c.account_id == criteria.account_id]
         remark = criteria.remark.casefold() if criteria.remark else None
-        # Most requests ask for nothing in particular. Then a healthy account with fast hours passes the
-        # mode filter whatever it allows (its first allowed mode is runnable), so only the daily limit is
-        # left to check, inline; everything else goes through the full chain. Same answers, about a third
-        # of the time per account.
-        plain = not criteria.modes and remark is None and criteria.remix is None
+        # The filter chain of _reject, inlined: a function call per account would double the time of a
+        # choice among hundreds. tests/engine/test_selection.py checks the two agree on random pools.
+        wanted = criteria.modes
+        want_remix = criteria.remix
+        auto_off = criteria.remix_auto_considered
+        bot_type = criteria.bot_type
         working = _WORKING_STATES
         survivors: list[Candidate] = []
         matched_but_full: list[str] = []
         for c in pool:
             d = c.definition
-            if plain and d.enabled and c.state in working and not c.fast_exhausted:
-                if 0 < d.daily_limit <= c.jobs_today:
-                    continue
-            elif _reject(c, criteria, remark) is not None:
+            if not d.enabled:
+                continue
+            state = c.state
+            if state in working:
+                can_fast = not c.fast_exhausted
+            elif state is AccountState.FAST_EXHAUSTED:
+                can_fast = False
+            else:
+                continue
+            if not _bot_type_ok(c, bot_type):
+                continue
+            # A healthy account asked for no mode in particular always has a runnable mode.
+            if (wanted or not can_fast) and not _pick_mode(c, wanted)[0]:
+                continue
+            if remark is not None and remark not in d.remark.casefold():
+                continue
+            if want_remix is not None and (c.remix and not (auto_off and d.remix_auto_submit)) is not want_remix:
+                continue
+            if 0 < d.daily_limit <= c.jobs_today:
                 continue
             if c.running < d.core_size or c.waiting < d.queue_size:
                 survivors.append(c)
@@ -328,17 +344,22 @@ class Selector:
     def _round_robin(self, survivors: list[Candidate]) -> Candidate:
         # The smallest id after the one chosen last, wrapping around. A position counter (counter % size,
         # as midjourney-proxy does) skips or repeats accounts whenever the set of survivors changes with
-        # the filters or health; "next id after the last" stays fair and needs no sorting.
-        last = self._last_round_robin
-        first = survivors[0]
-        after: Candidate | None = None
+        # the filters or health; "next id after the last" stays fair and needs no sorting. Ids compare
+        # as in _id_before, inlined (one pass over hundreds of accounts).
+        last = self._last_round_robin or ""
+        last_len = len(last) if self._last_round_robin is not None else -1
+        first = after = survivors[0]
+        first_id, first_len = first.account_id, len(first.account_id)
+        after_id, after_len = "", -1  # -1: nothing found after the last yet
         for c in survivors:
             cid = c.account_id
-            if _id_before(cid, first.account_id):
-                first = c
-            if (last is None or _id_before(last, cid)) and (after is None or _id_before(cid, after.account_id)):
-                after = c
-        return after if after is not None else first
+            n = len(cid)
+            if n < first_len or (n == first_len and cid < first_id):
+                first, first_id, first_len = c, cid, n
+            if (n > last_len or (n == last_len and cid > last)) and (
+                    after_len < 0 or n < after_len or (n == after_len and cid < after_id)):
+                after, after_id, after_len = c, cid, n
+        return after if after_len >= 0 else first
 
     def _weighted_random(self, survivors: list[Candidate]) -> Candidate:
         total = 0

@@ -11,16 +11,19 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from ..domain.account import SpeedMode
 from ..domain.clock import Clock, now_ms
 from ..domain.ids import TaskIdGenerator
 from ..domain.media import ImageData
 from ..domain.moderation import find_banned_word
+from ..domain.prompt import extract_speed_flag
 from ..domain.task import BotType, Task, TaskAction, TaskStatus
 from ..midjourney.errors import SubmitError
 from ..midjourney.interactions import EXTRA_KEY, InteractionSpec, SlashSpec, Upload, spec_from_json, spec_to_json
 from ..store.repository import TaskRepository
 from .ports import AccountPort
 from .scheduler import NoAccountAvailable, QueueFull, Scheduler
+from .selection import Criteria, resolve_modes
 from .tracker import LEADER_KEY, Tracker
 
 log = logging.getLogger(__name__)
@@ -49,7 +52,13 @@ class SubmitResult:
 
 @dataclass(frozen=True, slots=True)
 class AccountFilter:
+    """midjourney-proxy-plus's accountFilter."""
+
     instance_id: str | None = None  # = channel id
+    modes: tuple[SpeedMode, ...] = ()
+    remark: str | None = None
+    remix: bool | None = None
+    remix_auto_considered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,19 @@ class EngineLimits:
 
 
 PINNED_KEY = "_pinned"
+
+
+def force_speed_mode(task: Task, mode: SpeedMode) -> None:
+    """Run an imagine in ``mode`` whatever the account's own mode: Midjourney honours the prompt's flag."""
+    if task.action != TaskAction.IMAGINE:
+        return
+    cleaned, _ = extract_speed_flag(task.prompt_en)
+    task.prompt_en = f"{cleaned} --{mode.value}"
+    data = task.extra.get(EXTRA_KEY)
+    if isinstance(data, dict) and data.get("kind") == "slash":
+        for option in data.get("options", []):
+            if option.get("name") == "prompt":
+                option["value"] = f"{extract_speed_flag(str(option['value']))[0]} --{mode.value}"
 
 
 def interaction_of(task: Task) -> InteractionSpec:
@@ -192,26 +214,34 @@ class TaskService:
             notify_hook=request.notify_hook or self._limits.default_notify_hook,
             submit_time=now_ms(self._clock),
         )
-        if request.mode:
-            task.extra["mode"] = request.mode
-        return await self.place(task, request.account_filter)
+        return await self.place(task, request.account_filter,
+                                path_mode=SpeedMode(request.mode) if request.mode else None)
 
     async def place(self, task: Task, account_filter: AccountFilter | None = None, *,
-                    account_id: str | None = None, stored: bool = False) -> SubmitResult:
+                    account_id: str | None = None, stored: bool = False,
+                    path_mode: SpeedMode | None = None) -> SubmitResult:
         """Queue a task on an account (``account_id`` pins it: follow-ups run where their parent ran).
 
         ``stored`` tasks already exist (a MODAL task being confirmed) and are updated, not inserted.
+        ``path_mode`` comes from a /mj-fast|relax|turbo prefix and beats a speed flag in the prompt.
         """
         instance = account_id or (account_filter.instance_id if account_filter else None)
         if instance is not None:
             task.extra[PINNED_KEY] = True  # the client (or the parent) chose the account: never move it
+        _, prompt_mode = extract_speed_flag(task.prompt_en)
+        f = account_filter or AccountFilter()
+        criteria = Criteria(account_id=instance, bot_type=task.bot_type, remark=f.remark, remix=f.remix,
+                            remix_auto_considered=f.remix_auto_considered,
+                            modes=resolve_modes(path_mode, prompt_mode, f.modes))
         try:
-            queue = self._scheduler.choose(account_id=instance)
+            queue, mode = self._scheduler.select(criteria)
         except NoAccountAvailable as exc:
             return SubmitResult(SubmitCode.NOT_FOUND, f"no available account: {exc}")
         except QueueFull as exc:
             return SubmitResult(SubmitCode.QUEUE_REJECTED, "queue is full, please try again later",
                                 properties={"discordInstanceId": exc.account_id})
+        if mode is not None:
+            force_speed_mode(task, mode)
         task.account_id = queue.account.id
         if stored:
             await self._repo.update(task)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..domain.account import SpeedMode
 from ..domain.media import ImageData, InvalidImage, decode_image_data_url, is_http_url
 from ..domain.task import BotType, TaskAction
 from ..midjourney import payloads
@@ -26,6 +27,10 @@ class Common:
     notify_hook: str | None = None
     account_filter: AccountFilter | None = None
     mode: str | None = None
+
+    @property
+    def path_mode(self) -> SpeedMode | None:
+        return SpeedMode(self.mode) if self.mode else None
 
 
 def invalid(message: str) -> SubmitResult:
@@ -58,7 +63,7 @@ class Submissions:
         uploads = [await self._service.store_upload(task.id, n, image) for n, image in enumerate(decoded)]
         set_interaction(task, SlashSpec("imagine", [payloads.string_option("prompt", prompt)],
                                         application_id=APPLICATION_IDS[common.bot_type], reference_images=uploads))
-        return await self._service.place(task, common.account_filter)
+        return await self._service.place(task, common.account_filter, path_mode=common.path_mode)
 
     async def describe(self, image: str | None, link: str | None, common: Common) -> SubmitResult:
         if bool(image) == bool(link):
@@ -80,7 +85,7 @@ class Submissions:
             task.description = f"/describe {task.id}.{decoded.extension}"
             upload = await self._service.store_upload(task.id, 0, decoded, option="image")
             set_interaction(task, SlashSpec("describe", application_id=application_id, uploads=[upload]))
-        return await self._service.place(task, common.account_filter)
+        return await self._service.place(task, common.account_filter, path_mode=common.path_mode)
 
     async def blend(self, images: Sequence[str] | None, dimensions: str | None, common: Common) -> SubmitResult:
         if not images or not 2 <= len(images) <= 5:
@@ -98,7 +103,7 @@ class Submissions:
                    for n, image in enumerate(decoded)]
         set_interaction(task, SlashSpec("blend", [payloads.string_option("dimensions", BLEND_DIMENSIONS[dimensions])],
                                         application_id=APPLICATION_IDS[common.bot_type], uploads=uploads))
-        return await self._service.place(task, common.account_filter)
+        return await self._service.place(task, common.account_filter, path_mode=common.path_mode)
 
     async def shorten(self, prompt: str, common: Common) -> SubmitResult:
         prompt = prompt.strip()
@@ -110,7 +115,7 @@ class Submissions:
                                       notify_hook=self._service.notify_hook(common.notify_hook))
         set_interaction(task, SlashSpec("shorten", [payloads.string_option("prompt", prompt)],
                                         application_id=APPLICATION_IDS[common.bot_type]))
-        return await self._service.place(task, common.account_filter)
+        return await self._service.place(task, common.account_filter, path_mode=common.path_mode)
 
     async def swap_face(self, source: str, target: str, common: Common) -> SubmitResult:
         try:
@@ -124,7 +129,7 @@ class Submissions:
         source_upload = await self._service.store_upload(task.id, 0, source_image, option="image")
         target_upload = await self._service.store_upload(task.id, 1, target_image, option="image")
         set_interaction(task, FaceSwapSpec(source_upload, target_upload, face_id=f"mjp{task.id[-10:]}"))
-        return await self._service.place(task, common.account_filter)
+        return await self._service.place(task, common.account_filter, path_mode=common.path_mode)
 
     async def upload_images(self, images: Sequence[str] | None,
                             account_filter: AccountFilter | None) -> tuple[SubmitResult, list[str]]:

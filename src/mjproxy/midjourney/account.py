@@ -50,6 +50,7 @@ from .messages import (
     parse_remix_toggle,
     parse_seed_dm,
 )
+from .pacing import Pacer
 from .settings import SettingsView, parse_settings_message
 from .watch import WaitTimeout, Watch, Watchers
 
@@ -74,6 +75,8 @@ class AccountSpec:
     core_size: int = 3
     queue_size: int = 10
     timeout_minutes: float = 5.0
+    min_interval_seconds: float = 0.0
+    jitter_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,7 @@ class AccountRuntime:
         self._flow_timeout = flow_timeout
         self._sync_on_ready = sync_on_ready
         self._watchers = Watchers()
+        self._pacer = Pacer(spec.min_interval_seconds, spec.jitter_seconds, self._clock)
         self._dm_channel_id: str | None = None
         self._sync_job: asyncio.Task[None] | None = None
         self.info: AccountInfo | None = None
@@ -193,10 +197,13 @@ class AccountRuntime:
         if self._on_state is not None:
             self._on_state(self.id, state, reason)
 
-    def apply_limits(self, *, core_size: int, queue_size: int, timeout_minutes: float, name: str) -> None:
+    def apply_limits(self, *, core_size: int, queue_size: int, timeout_minutes: float, name: str,
+                     min_interval_seconds: float = 0.0, jitter_seconds: float = 0.0) -> None:
         """Limits that change without a new connection."""
         self._spec = replace(self._spec, core_size=core_size, queue_size=queue_size,
-                             timeout_minutes=timeout_minutes, name=name or self._spec.name)
+                             timeout_minutes=timeout_minutes, name=name or self._spec.name,
+                             min_interval_seconds=min_interval_seconds, jitter_seconds=jitter_seconds)
+        self._pacer.update(min_interval_seconds, jitter_seconds)
 
     def hold(self, state: AccountState, reason: str) -> None:
         """Take the account out of rotation until a human resets it (captcha, pending mod message…)."""
@@ -288,6 +295,11 @@ class AccountRuntime:
             raise SubmitError(f"account {self.name} is not connected to Discord: {exc}",
                               retryable=True, account_problem=True) from None
 
+    async def _post_interaction(self, payload: dict[str, Any]) -> None:
+        """Every interaction goes out here, paced like a person if the account asks for it (R7)."""
+        await self._pacer.wait()
+        await self._rest.create_interaction(payload)
+
     async def _call(self, request: Awaitable[Any]) -> Any:
         """Run a REST call, turning Discord's errors into a SubmitError the task can show."""
         try:
@@ -313,7 +325,7 @@ class AccountRuntime:
                                              channel_id=target, session_id=self._session_id(), nonce=nonce,
                                              options=options, attachments=attachments)
             try:
-                await self._rest.create_interaction(payload)
+                await self._post_interaction(payload)
                 return nonce
             except HTTPException as exc:
                 if attempt == 1 and is_invalid_command_version(exc):
@@ -347,7 +359,7 @@ class AccountRuntime:
                                   channel_id=channel_id or self._spec.channel_id, message_id=message_id,
                                   message_flags=flags, custom_id=custom_id, session_id=self._session_id(),
                                   nonce=nonce, application_id=application_id)
-        await self._call(self._rest.create_interaction(payload))
+        await self._call(self._post_interaction(payload))
         return nonce
 
     async def _upload(self, files: Sequence[Upload], channel_id: str | None = None) -> list[tuple[str, str]]:
@@ -449,7 +461,7 @@ class AccountRuntime:
                                         interaction_id=opened.interaction_id, modal_custom_id=opened.custom_id or "",
                                         input_custom_id=input_id, value=spec.prompt,
                                         application_id=spec.application_id)
-        await self._call(self._rest.create_interaction(payload))
+        await self._call(self._post_interaction(payload))
 
     async def _submit_inpaint(self, iframe_custom_id: str, spec: ModalSpec) -> None:
         """Vary (Region): the editor posts the mask to Midjourney's activity backend, not to /interactions."""
@@ -608,7 +620,7 @@ class AccountRuntime:
                 event == "INTERACTION_FAILURE" and data.get("nonce") == payload["nonce"])
 
         async with self._watchers.watch(updated) as watch:
-            await self._call(self._rest.create_interaction(payload))
+            await self._call(self._post_interaction(payload))
             event, data = await self._next(watch, "/settings to update")
         if event == "INTERACTION_FAILURE":
             raise SubmitError("Midjourney refused the /settings click")
