@@ -72,9 +72,23 @@ async def test_best_wait_idle_prefers_the_idle_account_and_skips_unhealthy() -> 
     scheduler.enqueue(busy_queue, make("x", "busy"))
     scheduler.enqueue(busy_queue, make("y", "busy"))
     for _ in range(10):
-        assert scheduler.choose().account.id == "idle"
+        chosen = scheduler.choose()
+        assert chosen.account.id == "idle"
+        scheduler.unreserve(chosen)  # a choice holds a place until its task is enqueued
     with pytest.raises(NoAccountAvailable, match="auth_failed"):
         scheduler.choose(account_id="broken")
     with pytest.raises(NoAccountAvailable, match="no account with"):
         scheduler.choose(account_id="unknown")
+    await scheduler.shutdown()
+
+
+async def test_a_burst_of_choices_spreads_over_accounts_before_anything_is_enqueued() -> None:
+    async def executor(account: AccountPort, task: Task) -> None:
+        await asyncio.sleep(10)
+
+    scheduler = Scheduler(executor)
+    for name in ("a", "b", "c", "d"):
+        scheduler.register(FakeAccount(name, core_size=1, queue_size=10))
+    chosen = [scheduler.choose().account.id for _ in range(8)]  # 8 submits in flight, none stored yet
+    assert sorted(chosen) == ["a", "a", "b", "b", "c", "c", "d", "d"]
     await scheduler.shutdown()

@@ -414,13 +414,17 @@ class MidjourneyBot:
         try:
             cfg = self.config
             render = asyncio.ensure_future(asyncio.to_thread(lambda: _encode(render_fn())))
+            loop = asyncio.get_running_loop()
+            started = loop.time()
             steps = list(cfg.progress_steps if job.steps is None else job.steps) if m1 is not None else []
             delay = cfg.job_duration_s / (len(steps) + 1) if steps else cfg.job_duration_s / 2
             mode = C.mode_word(job.mode, self.user(job.user_id).settings.stealth)
             label = job.label if job.progress_label is None else job.progress_label
-            for percent in steps:
+            # Steps keep to a fixed timetable (start + k × step): the work of a step (preview encode,
+            # fan-out) must not stretch the job, or a "1 s" job would take noticeably longer.
+            for step, percent in enumerate(steps, 1):
                 if delay:
-                    await asyncio.sleep(delay)
+                    await asyncio.sleep(max(0.0, started + step * delay - loop.time()))
                 attachments: list[JsonDict] = []
                 if percent >= cfg.preview_from_percent:
                     image, _ = await render
@@ -434,7 +438,7 @@ class MidjourneyBot:
                     attachments=attachments,
                 )
             if delay:
-                await asyncio.sleep(delay)
+                await asyncio.sleep(max(0.0, started + (len(steps) + 1) * delay - loop.time()))
             image, png = await render
             if m1 is not None:
                 self.world.delete_message(m1)

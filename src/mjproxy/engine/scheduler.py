@@ -34,6 +34,22 @@ class QueueFull(Exception):
         self.account_id = account_id
 
 
+def _definition_of(account: AccountPort) -> AccountDefinition:
+    definition = getattr(account, "definition", None)
+    if isinstance(definition, AccountDefinition):
+        return definition
+    # Accounts without a stored definition (tests, embedded use): one built once from their limits.
+    fallback = _FALLBACK_DEFINITIONS.get(account.id)
+    if fallback is None or fallback.core_size != account.core_size or fallback.queue_size != account.queue_size:
+        fallback = _FALLBACK_DEFINITIONS[account.id] = AccountDefinition(
+            channel_id=account.id, guild_id="", user_token="", name=account.name, core_size=account.core_size,
+            queue_size=account.queue_size)
+    return fallback
+
+
+_FALLBACK_DEFINITIONS: dict[str, AccountDefinition] = {}
+
+
 @dataclass(eq=False)
 class AccountQueue:
     account: AccountPort
@@ -41,6 +57,24 @@ class AccountQueue:
     waiting: deque[Task] = field(default_factory=deque)
     jobs_today: int = 0  # jobs started since midnight UTC (daily limits)
     day: int = 0  # the UTC day jobs_today counts
+    # Chosen but not yet enqueued (the task is being stored): counted as waiting, or a burst of submits
+    # would all see the same empty accounts and pile onto a random few of them.
+    reserved: int = 0
+    _candidate: Candidate | None = None
+
+    def candidate(self, today: int) -> Candidate:
+        """This account as selection sees it; rebuilt only when something it shows has changed."""
+        account, cached = self.account, self._candidate
+        definition = _definition_of(account)
+        jobs = self.jobs_today if self.day == today else 0
+        waiting = len(self.waiting) + self.reserved
+        remix, exhausted = bool(getattr(account, "remix", False)), bool(getattr(account, "fast_exhausted", False))
+        if (cached is None or cached.state is not account.state or cached.definition is not definition
+                or cached.running != len(self.running) or cached.waiting != waiting or cached.jobs_today != jobs
+                or cached.remix != remix or cached.fast_exhausted != exhausted):
+            cached = self._candidate = Candidate(account.id, account.name, account.state, definition, remix,
+                                                 exhausted, len(self.running), waiting, jobs)
+        return cached
 
     @property
     def free_slots(self) -> int:
@@ -94,28 +128,25 @@ class Scheduler:
             raise NoAccountAvailable("no account is configured")
         if criteria.account_id is not None and criteria.account_id not in self._queues:
             raise NoAccountAvailable(f"no account with instance/channel id {criteria.account_id}")
-        candidates = [self._candidate(q) for q in self._queues.values()]
+        today = int(self._clock.now() // 86_400)
+        candidates = [q.candidate(today) for q in self._queues.values()]
         try:
             choice = self._selector.choose(candidates, criteria)
         except NoMatch as exc:
             raise NoAccountAvailable(str(exc)) from None
         except AllFull as exc:
             raise QueueFull(exc.account_ids[0] if exc.account_ids else "") from None
-        return self._queues[choice.account_id], choice.mode
+        queue = self._queues[choice.account_id]
+        queue.reserved += 1  # released by enqueue() or unreserve()
+        return queue, choice.mode
 
-    def _candidate(self, queue: AccountQueue) -> Candidate:
-        account = queue.account
-        definition = getattr(account, "definition", None) or AccountDefinition(
-            channel_id=account.id, guild_id="", user_token="", name=account.name, core_size=account.core_size,
-            queue_size=account.queue_size)
-        self._roll_day(queue)
-        return Candidate(account_id=account.id, name=account.name, state=account.state, definition=definition,
-                         remix=bool(getattr(account, "remix", False)),
-                         fast_exhausted=bool(getattr(account, "fast_exhausted", False)),
-                         running=len(queue.running), waiting=len(queue.waiting), jobs_today=queue.jobs_today)
+    def unreserve(self, queue: AccountQueue) -> None:
+        """The chosen task never reached enqueue() (its insert failed)."""
+        queue.reserved = max(0, queue.reserved - 1)
 
     # -- queueing -------------------------------------------------------------------------------
     def enqueue(self, queue: AccountQueue, task: Task) -> Placement:
+        self.unreserve(queue)
         if queue.free_slots > 0 and not queue.waiting:
             self._start(queue, task)
             return Placement(queue.account.id, 0)

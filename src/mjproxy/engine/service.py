@@ -151,6 +151,7 @@ class TaskService:
         task.account_id = None
         try:
             queue = self._scheduler.choose()
+            self._scheduler.unreserve(queue)  # enqueue_recovered below does not consume a reservation
         except (NoAccountAvailable, QueueFull) as exc:
             task.account_id = previous
             self._tracker.track(task, timeout_minutes=5)
@@ -243,10 +244,14 @@ class TaskService:
         if mode is not None:
             force_speed_mode(task, mode)
         task.account_id = queue.account.id
-        if stored:
-            await self._repo.update(task)
-        else:
-            await self._repo.insert(task)
+        try:
+            if stored:
+                await self._repo.update(task)
+            else:
+                await self._repo.insert(task)
+        except BaseException:
+            self._scheduler.unreserve(queue)
+            raise
         self._tracker.track(task, timeout_minutes=queue.account.timeout_minutes)
         try:
             # The queue may have filled while the insert awaited; enqueue re-checks capacity.

@@ -143,6 +143,7 @@ class Submissions:
         try:
             queue = self._service.scheduler.choose(
                 account_id=account_filter.instance_id if account_filter else None)
+            self._service.scheduler.unreserve(queue)  # an upload takes no queue place
         except NoAccountAvailable as exc:
             return SubmitResult(SubmitCode.NOT_FOUND, f"no available account: {exc}"), []
         except Exception as exc:

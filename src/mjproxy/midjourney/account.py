@@ -296,9 +296,13 @@ class AccountRuntime:
                               retryable=True, account_problem=True) from None
 
     async def _post_interaction(self, payload: dict[str, Any]) -> None:
-        """Every interaction goes out here, paced like a person if the account asks for it (R7)."""
-        await self._pacer.wait()
         await self._rest.create_interaction(payload)
+
+    async def _fresh_nonce(self) -> str:
+        """Every interaction starts here: paced like a person if the account asks for it (R7), then a
+        nonce minted right before it is sent (a nonce is a timestamp)."""
+        await self._pacer.wait()
+        return self._snowflakes.next()
 
     async def _call(self, request: Awaitable[Any]) -> Any:
         """Run a REST call, turning Discord's errors into a SubmitError the task can show."""
@@ -319,7 +323,7 @@ class AccountRuntime:
         target = channel_id or self._spec.channel_id
         for attempt in (1, 2):
             command = await self._command(application_id, name, dm_channel_id=channel_id)
-            nonce = self._snowflakes.next()
+            nonce = await self._fresh_nonce()
             await assign_nonce(nonce)
             payload = payloads.slash_command(command, guild_id=None if in_dm else self._spec.guild_id,
                                              channel_id=target, session_id=self._session_id(), nonce=nonce,
@@ -352,7 +356,7 @@ class AccountRuntime:
 
     async def _click(self, message_id: str, custom_id: str, flags: int, application_id: str,
                      assign_nonce: NonceAssigner, *, channel_id: str | None = None) -> str:
-        nonce = self._snowflakes.next()
+        nonce = await self._fresh_nonce()
         await assign_nonce(nonce)
         in_dm = channel_id is not None
         payload = payloads.button(guild_id=None if in_dm else self._spec.guild_id,
@@ -454,7 +458,7 @@ class AccountRuntime:
         input_id = str(opened.extra.get("input_custom_id") or "") or modal_input_custom_id(opened.custom_id or "")
         if not input_id:
             raise SubmitError(f"the modal {opened.custom_id} has no text field to fill")
-        nonce = self._snowflakes.next()
+        nonce = await self._fresh_nonce()
         await assign_nonce(nonce)
         payload = payloads.modal_submit(guild_id=self._spec.guild_id, channel_id=self._spec.channel_id,
                                         session_id=self._session_id(), nonce=nonce,
@@ -595,7 +599,7 @@ class AccountRuntime:
         payload = payloads.button(guild_id=self._spec.guild_id, channel_id=self._spec.channel_id,
                                   message_id=view.message_id, message_flags=view.message_flags,
                                   custom_id=toggle.custom_id, session_id=self._session_id(),
-                                  nonce=self._snowflakes.next(), application_id=MIDJOURNEY_APP_ID)
+                                  nonce=await self._fresh_nonce(), application_id=MIDJOURNEY_APP_ID)
         self.settings = await self._settings_after(view, payload)
         return self.settings.to_json()
 
@@ -609,7 +613,7 @@ class AccountRuntime:
         payload = payloads.select(guild_id=self._spec.guild_id, channel_id=self._spec.channel_id,
                                   message_id=view.message_id, message_flags=view.message_flags,
                                   custom_id=view.version_select_id, values=[value], session_id=self._session_id(),
-                                  nonce=self._snowflakes.next(), application_id=MIDJOURNEY_APP_ID)
+                                  nonce=await self._fresh_nonce(), application_id=MIDJOURNEY_APP_ID)
         self.settings = await self._settings_after(view, payload)
         return self.settings.to_json()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -122,9 +123,8 @@ class SqlTaskRepository:
     async def insert(self, task: Task) -> None:
         row = task_to_row(task, updated_at=now_ms(self._clock))
         try:
-            async with self._db.write() as conn:
-                await conn.execute(_INSERT, row)
-        except IntegrityError as error:
+            await self._db.execute_many(_INSERT, [row])
+        except (IntegrityError, sqlite3.IntegrityError) as error:
             raise TaskConflict(f"task {task.id} or its nonce {task.nonce} is already stored") from error
 
     async def update(self, task: Task) -> None:
