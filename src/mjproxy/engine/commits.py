@@ -24,6 +24,7 @@ class GroupCommitter:
         self._repo = repo
         self._bus = bus
         self._pending: list[tuple[Task, TaskChanged, asyncio.Future[None]]] = []
+        self._inserts: list[tuple[Task, asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0
@@ -50,8 +51,18 @@ class GroupCommitter:
             asyncio.get_running_loop().create_task(self._drain())
         return future
 
+    def insert(self, task: Task) -> asyncio.Future[None]:
+        """Queue a new task's first write. A burst of submissions becomes a few batched inserts instead of
+        one transaction each, which would otherwise hold the write lock ahead of the first jobs' nonces."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._inserts.append((task, future))
+        self._wakeup.set()
+        if self._writer is None:
+            asyncio.get_running_loop().create_task(self._drain())
+        return future
+
     async def flush(self) -> None:
-        while self._pending:
+        while self._pending or self._inserts:
             await self._drain()
 
     async def _run(self) -> None:
@@ -61,6 +72,9 @@ class GroupCommitter:
             await self._drain()
 
     async def _drain(self) -> None:
+        while self._inserts:
+            inserts, self._inserts = self._inserts, []
+            await self._insert_batch(inserts)
         while self._pending:
             batch, self._pending = self._pending, []
             latest: dict[str, Task] = {}
@@ -78,6 +92,25 @@ class GroupCommitter:
                 self._bus.publish(event)
                 if not future.done():
                     future.set_result(None)
+
+    async def _insert_batch(self, inserts: list[tuple[Task, asyncio.Future[None]]]) -> None:
+        try:
+            await self._repo.insert_many([task for task, _ in inserts])
+        except Exception:
+            # One bad row (a duplicate) must not fail its neighbours: find it by inserting one by one.
+            for task, future in inserts:
+                try:
+                    await self._repo.insert(task)
+                except Exception as exc:
+                    if not future.done():
+                        future.set_exception(exc)
+                    continue
+                if not future.done():
+                    future.set_result(None)
+            return
+        for _, future in inserts:
+            if not future.done():
+                future.set_result(None)
 
     async def _write_one_by_one(self, batch: list[tuple[Task, TaskChanged, asyncio.Future[None]]]) -> None:
         failed: set[str] = set()

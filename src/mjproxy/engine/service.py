@@ -248,7 +248,7 @@ class TaskService:
             if stored:
                 await self._repo.update(task)
             else:
-                await self._repo.insert(task)
+                await self._tracker.insert(task)
         except BaseException:
             self._scheduler.unreserve(queue)
             raise

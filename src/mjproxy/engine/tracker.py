@@ -125,6 +125,10 @@ class Tracker:
         task.deadline_ms = now_ms(self._clock) + budget
 
     # -- engine-driven changes ------------------------------------------------------------------
+    async def insert(self, task: Task) -> None:
+        """Store a new task (batched with the other writes of the moment)."""
+        await self._committer.insert(task)
+
     async def assign_nonce(self, task_id: str, nonce: str) -> None:
         """Record a fresh nonce *before* the interaction is sent (DESIGN invariant 2)."""
         task = self._live.get(task_id)

@@ -235,9 +235,8 @@ class SqlTaskRepository:
         # A list of parameter sets makes SQLAlchemy call the driver's executemany once per batch; one
         # transaction per batch keeps the SQLite write lock free for live traffic in between.
         try:
-            async with self._db.write() as conn:
-                await conn.execute(_INSERT, rows)
-        except IntegrityError as error:
+            await self._db.execute_many(_INSERT, rows)
+        except (sqlite3.IntegrityError, IntegrityError) as error:
             raise TaskConflict("a task id or nonce in the batch is already stored") from error
 
     async def _select_one(self, query: sa.Select[str], params: dict[str, Any]) -> Task | None:
