@@ -113,6 +113,9 @@ class AccountRuntime:
         self._pacer = Pacer(spec.min_interval_seconds, spec.jitter_seconds, self._clock)
         self._dm_channel_id: str | None = None
         self._sync_job: asyncio.Task[None] | None = None
+        # Account commands run one at a time: two overlapping /info reads could land out of order and
+        # leave an older answer in place of a newer one.
+        self._commands_lock = asyncio.Lock()
         self.info: AccountInfo | None = None
         self.settings: SettingsView | None = None
         self.definition: AccountDefinition | None = None  # set by the account manager
@@ -235,6 +238,9 @@ class AccountRuntime:
 
     async def _initial_sync(self) -> None:
         try:
+            async with self._commands_lock:
+                if self.settings is not None:
+                    return  # someone already synced while this waited
             await self.sync()
         except Exception as exc:  # the account still works; remix and /info are simply unknown
             log.warning("account %s: could not read /info and /settings: %s", self.name, exc)
@@ -548,12 +554,12 @@ class AccountRuntime:
 
     async def sync(self) -> dict[str, Any]:
         """Read /info and /settings into ``self.info`` and ``self.settings``."""
-        info_message = await self.run_command("info")
-        embeds = info_message.get("embeds") or [{}]
-        self.info = parse_account_info(str(embeds[0].get("description") or ""))
-        settings_message = await self.run_command("settings")
-        self.settings = parse_settings_message(settings_message)
-        return self.profile()
+        async with self._commands_lock:
+            info_message = await self.run_command("info")
+            embeds = info_message.get("embeds") or [{}]
+            self.info = parse_account_info(str(embeds[0].get("description") or ""))
+            self.settings = parse_settings_message(await self.run_command("settings"))
+            return self.profile()
 
     def profile(self) -> dict[str, Any]:
         info = self.info
@@ -575,15 +581,17 @@ class AccountRuntime:
         """/fast, /relax or /turbo; returns the bot's answer."""
         if mode not in ("fast", "relax", "turbo"):
             raise ValueError(f"unknown speed mode {mode!r}")
-        message = await self.run_command(mode)
+        async with self._commands_lock:
+            message = await self.run_command(mode)
         return str(message.get("content") or "")
 
     async def toggle_remix(self) -> bool | None:
         """/prefer remix; returns the new remix state when the bot says it."""
-        message = await self.run_command("prefer", [{"type": 1, "name": "remix", "options": []}])
-        state = parse_remix_toggle(str(message.get("content") or ""))
-        if state is not None and self.settings is not None:
-            self.settings = await self._refresh_settings()
+        async with self._commands_lock:
+            message = await self.run_command("prefer", [{"type": 1, "name": "remix", "options": []}])
+            state = parse_remix_toggle(str(message.get("content") or ""))
+            if state is not None and self.settings is not None:
+                self.settings = await self._refresh_settings()
         return state
 
     async def _refresh_settings(self) -> SettingsView:
@@ -591,6 +599,10 @@ class AccountRuntime:
 
     async def click_setting(self, label_or_custom_id: str) -> dict[str, Any]:
         """Click a /settings toggle (by label or custom id); returns the settings as they are afterwards."""
+        async with self._commands_lock:
+            return await self._click_setting(label_or_custom_id)
+
+    async def _click_setting(self, label_or_custom_id: str) -> dict[str, Any]:
         view = await self._refresh_settings()
         toggle = view.toggle(label_or_custom_id)
         if toggle is None:
@@ -605,6 +617,10 @@ class AccountRuntime:
 
     async def change_version(self, version: str) -> dict[str, Any]:
         """Choose a model version in /settings, by its label or its option value."""
+        async with self._commands_lock:
+            return await self._change_version(version)
+
+    async def _change_version(self, version: str) -> dict[str, Any]:
         view = await self._refresh_settings()
         value = view.version_values.get(version) or next(
             (v for label, v in view.version_values.items() if v == version or version.lower() in label.lower()), None)
