@@ -13,8 +13,8 @@ from mjproxy.discord import (
     CommandNotFound,
     RestClient,
     Unauthorized,
-    load_bundled_snapshot,
 )
+from mjproxy.midjourney.account import load_command_snapshot
 
 from .discord_fakes import AutoClock
 
@@ -107,7 +107,7 @@ async def test_missing_command_raises_after_one_refresh(auto_clock: AutoClock) -
 
 async def test_fallback_only_on_non_auth_failures(auto_clock: AutoClock) -> None:
     server = IndexServer(status=503)
-    rest, cache = make(server, auto_clock, fallback=load_bundled_snapshot())
+    rest, cache = make(server, auto_clock, fallback=load_command_snapshot())
     command = await cache.get(APP, "imagine", guild_id="g1")
     assert command["name"] == "imagine" and command["version"]
     server.status = 401

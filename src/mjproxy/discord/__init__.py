@@ -3,7 +3,7 @@
 Knows nothing of Midjourney. Curated public API below; modules hold the details.
 """
 
-from mjproxy.discord.commands import ApplicationCommandCache, load_bundled_snapshot
+from mjproxy.discord.commands import ApplicationCommandCache
 from mjproxy.discord.errors import (
     INVALID_COMMAND_VERSION,
     AuthenticationFailed,
@@ -53,5 +53,4 @@ __all__ = [
     "Unauthorized",
     "UnexpectedResponse",
     "is_invalid_command_version",
-    "load_bundled_snapshot",
 ]

@@ -10,10 +10,8 @@ when it answers that we may not ask (401/403) — that is an account problem to 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from mjproxy.discord.errors import (
@@ -27,18 +25,11 @@ from mjproxy.discord.errors import (
 from mjproxy.discord.rest import RestClient
 from mjproxy.domain.clock import Clock, SystemClock
 
-__all__ = ["ApplicationCommandCache", "CommandNotFound", "load_bundled_snapshot"]
+__all__ = ["ApplicationCommandCache", "CommandNotFound"]
 
 log = logging.getLogger(__name__)
 
 _Scope = tuple[str, str]  # ("guild", id) | ("channel", id) | ("user", "@me")
-
-
-def load_bundled_snapshot() -> dict[str, Any]:
-    """The command index snapshot shipped as ``mjproxy.data/mj_application_commands.json``."""
-    text = resources.files("mjproxy.data").joinpath("mj_application_commands.json").read_text("utf-8")
-    snapshot: dict[str, Any] = json.loads(text)
-    return snapshot
 
 
 def _scope(guild_id: str | None, channel_id: str | None) -> _Scope:
