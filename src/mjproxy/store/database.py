@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Mapping
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,37 @@ def _sqlite_pragmas(memory: bool, *, background_checkpoints: bool = False) -> li
     return pragmas
 
 
+class _GuardedConnection:
+    """A plain sqlite3 connection used from worker threads, one caller at a time, closed only when idle.
+
+    Why: ``asyncio.to_thread`` cannot be cancelled. When the awaiting task is cancelled (shutdown, a
+    request timeout) the worker thread carries on with the connection; a second call or ``close()``
+    from another thread would then use the same sqlite3 connection concurrently, which the sqlite3
+    module does not survive (a segmentation fault, seen in CI). Every use and the close take this lock.
+    """
+
+    def __init__(self, path: str, pragmas: tuple[str, ...]) -> None:
+        self._conn: sqlite3.Connection | None = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
+        for pragma in pragmas:
+            self._conn.execute(pragma)
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._conn is None:
+                raise sqlite3.ProgrammingError("the connection is closed")
+            yield self._conn
+
+    def close(self) -> None:
+        """Blocks until a call in flight has finished; call it from a worker thread, not the loop."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
 class WalCheckpointer:
     """Folds the WAL back into the database file in the background, off every commit's path.
 
@@ -75,8 +107,7 @@ class WalCheckpointer:
     """
 
     def __init__(self, path: str, *, interval_seconds: float = 1.0, truncate_pages: int = 50_000) -> None:
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        self._conn = _GuardedConnection(path, (f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",))
         self._interval = interval_seconds
         self._truncate_pages = truncate_pages
         self._job: asyncio.Task[None] | None = None
@@ -86,9 +117,10 @@ class WalCheckpointer:
 
     def checkpoint(self) -> tuple[int, int, int]:
         """(busy, WAL pages, pages checkpointed) of one PASSIVE checkpoint; TRUNCATE when the WAL is large."""
-        busy, log, done = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if log >= self._truncate_pages:
-            busy, log, done = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        with self._conn.use() as conn:
+            busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if log >= self._truncate_pages:
+                busy, log, done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return int(busy), int(log), int(done)
 
     async def _loop(self) -> None:
@@ -105,7 +137,7 @@ class WalCheckpointer:
             self._job = None
         with contextlib.suppress(sqlite3.Error):
             await asyncio.to_thread(self.checkpoint)
-        self._conn.close()
+        await asyncio.to_thread(self._conn.close)
 
 
 class InLoopReader:
@@ -163,10 +195,9 @@ class ThreadWriter:
     """
 
     def __init__(self, path: str, dialect: sa.Dialect) -> None:
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        for pragma in ("PRAGMA synchronous=NORMAL", f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-                       "PRAGMA wal_autocheckpoint=0"):
-            self._conn.execute(pragma)
+        self._conn = _GuardedConnection(path, ("PRAGMA synchronous=NORMAL",
+                                               f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+                                               "PRAGMA wal_autocheckpoint=0"))
         self._dialect = dialect
         self._compiled: dict[int, tuple[sa.ClauseElement, SQLCompiler]] = {}
 
@@ -184,16 +215,17 @@ class ThreadWriter:
         return compiled.string, params
 
     def executemany(self, sql: str, params: list[list[Any]]) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            self._conn.executemany(sql, params)
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with self._conn.use() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(sql, params)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
-    def close(self) -> None:
-        self._conn.close()
+    async def close(self) -> None:
+        await asyncio.to_thread(self._conn.close)
 
 
 class Database:
@@ -333,7 +365,7 @@ class Database:
 
     async def close(self) -> None:
         if self._thread_writer is not None:
-            self._thread_writer.close()
+            await self._thread_writer.close()
             self._thread_writer = None
         if self._checkpointer is not None:
             await self._checkpointer.close()
