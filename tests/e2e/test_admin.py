@@ -400,12 +400,15 @@ async def test_admin_secret_replaces_the_api_secret_for_admin_routes(emulator: E
             assert response.status_code == 401, (method, path, response.text)
         listed = await proxy.client.get("/mj/account/list", headers={"mj-api-secret": "adm"})
         assert [a["id"] for a in body_of(listed)] == [account_id]
-        # The ordinary routes keep the ordinary secret, and the admin secret is not it.
+        # The ordinary routes keep the ordinary secret; the admin scope includes them too.
         ok = await proxy.client.post("/mj/submit/imagine", json={"prompt": "a cat"},
                                      headers={"mj-api-secret": "api-secret"})
         assert ok.json()["code"] == 1
+        admin_too = await proxy.client.post("/mj/submit/imagine", json={"prompt": "a cat"},
+                                            headers={"Authorization": "Bearer adm"})
+        assert admin_too.json()["code"] == 1
         wrong = await proxy.client.post("/mj/submit/imagine", json={"prompt": "a cat"},
-                                        headers={"mj-api-secret": "adm"})
+                                        headers={"mj-api-secret": "neither"})
         assert wrong.status_code == 401
 
 

@@ -19,7 +19,6 @@ open edition of midjourney-proxy returns it in full.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -32,7 +31,8 @@ from ..domain.secrets import mask_secret
 from ..engine.accounts import AccountManager
 from ..midjourney.errors import SubmitError
 from ..store.errors import AccountConflict
-from .mj import ApiError
+from .auth import require_admin
+from .errors import ApiError
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -40,24 +40,6 @@ if TYPE_CHECKING:
 MASK = "…"  # what mask_secret puts in the middle of a masked token
 
 # -- auth ---------------------------------------------------------------------------------------------
-
-
-def admin_secret_of(request: Request) -> str:
-    """The secret admin routes require: admin_secret if configured, else api_secret ("" = open)."""
-    runtime: Runtime = request.app.state.runtime
-    server = runtime.settings.server
-    return server.admin_secret or server.api_secret
-
-
-def require_admin(request: Request) -> None:
-    secret = admin_secret_of(request)
-    if not secret:
-        return
-    given = request.headers.get("mj-api-secret", "")
-    # Constant-time compare on bytes: str compare_digest refuses non-ASCII, which a header may carry.
-    if not hmac.compare_digest(given.encode(), secret.encode()):
-        raise ApiError(401, "admin routes need the admin credential in the mj-api-secret header "
-                            "(server.admin_secret, or server.api_secret when no admin secret is set)")
 
 
 router = APIRouter(prefix="/account", tags=["accounts"], dependencies=[Depends(require_admin)])

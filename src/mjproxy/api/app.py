@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from . import admin, mj
+from .auth import Authenticator
+from .errors import ApiError
 from .health import router as health_router
 
 if TYPE_CHECKING:
@@ -48,7 +50,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, mj.ApiError)
+    assert isinstance(exc, ApiError)
     return JSONResponse(exc.body, status_code=exc.status)
 
 
@@ -92,9 +94,9 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
                   description="A self-hosted Midjourney API over Discord accounts "
                               "(midjourney-proxy dialect under /mj).")
     app.state.runtime = runtime
-    app.state.api_secret = runtime.settings.server.api_secret
+    app.state.authenticator = Authenticator(runtime.settings.server)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(mj.ApiError, _api_error)
+    app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(mj.router, prefix="/mj")
     for prefix in mj.SPEED_PREFIXES:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,6 +12,8 @@ from ..domain.task import BotType, task_json
 from ..engine.actions import ActionRequest, Actions
 from ..engine.service import AccountFilter, ImagineRequest, SubmitCode, TaskService
 from ..engine.submissions import Common, Submissions
+from .auth import require_user
+from .errors import ApiError
 from .schemas import (
     AccountFilterIn,
     ActionIn,
@@ -33,15 +34,6 @@ from .schemas import (
 )
 
 SPEED_PREFIXES = {"/mj-fast": "fast", "/mj-relax": "relax", "/mj-turbo": "turbo"}
-
-
-class ApiError(Exception):
-    """An error with an honest HTTP status and a clear message."""
-
-    def __init__(self, status: int, message: str, body: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body or {"detail": message}
 
 
 def service_of(request: Request) -> TaskService:
@@ -71,15 +63,6 @@ def common(body: BotRequest, request: Request) -> Common:
                   account_filter=account_filter(body.accountFilter), mode=speed_mode(request))
 
 
-def require_secret(request: Request) -> None:
-    secret: str = request.app.state.api_secret
-    if not secret:
-        return
-    given = request.headers.get("mj-api-secret", "")
-    if not hmac.compare_digest(given.encode(), secret.encode()):
-        raise ApiError(401, "missing or invalid mj-api-secret header")
-
-
 def speed_mode(request: Request) -> str | None:
     for prefix, mode in SPEED_PREFIXES.items():
         if request.url.path.startswith(prefix + "/"):
@@ -87,7 +70,7 @@ def speed_mode(request: Request) -> str | None:
     return None
 
 
-router = APIRouter(dependencies=[Depends(require_secret)])
+router = APIRouter(dependencies=[Depends(require_user)])
 
 
 @router.post("/submit/imagine", response_model=SubmitResultOut, tags=["submit"],

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from ..engine.events import EventBus, TaskChanged
+from .formats import render_callback
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,9 @@ class WebhookNotifier:
             return
         queue = self._pending.get(event.task_id)
         if queue is not None:
-            queue.append((hook, event.snapshot))
+            queue.append((hook, render_callback(event.snapshot)))
             return
-        self._pending[event.task_id] = deque([(hook, event.snapshot)])
+        self._pending[event.task_id] = deque([(hook, render_callback(event.snapshot))])
         sender = asyncio.get_running_loop().create_task(self._send_all(event.task_id))
         self._senders.add(sender)
         sender.add_done_callback(self._senders.discard)
@@ -57,12 +58,12 @@ class WebhookNotifier:
             response = await self._client.post(hook, json=body)
             if response.status_code >= 300:
                 self.failed += 1
-                log.warning("notify hook for task %s answered %s", body["id"], response.status_code)
+                log.warning("notify hook answered %s", response.status_code)
             else:
                 self.delivered += 1
         except httpx.HTTPError as exc:
             self.failed += 1
-            log.warning("notify hook for task %s failed: %s", body["id"], type(exc).__name__)
+            log.warning("notify hook failed: %s", type(exc).__name__)
 
     async def aclose(self) -> None:
         self._unsubscribe()
