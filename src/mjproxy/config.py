@@ -118,6 +118,16 @@ class SandboxSettings(_Section):
     job_duration_seconds: float = Field(6.0, ge=0)
 
 
+class UseapiSettings(_Section):
+    """The useapi.net jobs dialect under /v2 (docs/useapi.md)."""
+
+    # How long a submit waits for Midjourney's first answer (started, moderated, "Job queued") before it
+    # answers 200 with the job still "created".
+    submit_wait_seconds: float = Field(15.0, ge=0)
+    # blendUrls are downloaded by mjproxy before the blend is sent
+    fetch_timeout_seconds: float = Field(20.0, gt=0)
+
+
 class LoggingSettings(_Section):
     level: str = "INFO"
 
@@ -132,6 +142,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    useapi: UseapiSettings = Field(default_factory=UseapiSettings)
 
     @model_validator(mode="after")
     def _unique_channels(self) -> Settings:

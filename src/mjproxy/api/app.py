@@ -16,6 +16,7 @@ from . import admin, mj
 from .auth import Authenticator
 from .errors import ApiError
 from .health import router as health_router
+from .useapi import router as useapi_router
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -103,5 +104,6 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
         app.include_router(mj.router, prefix=f"{prefix}/mj", include_in_schema=False)
     app.include_router(admin.router, prefix="/mj")  # account administration; no speed prefixes
     app.include_router(health_router)
+    app.include_router(useapi_router, prefix="/v2")  # the useapi.net jobs dialect (docs/useapi.md)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)
     return app

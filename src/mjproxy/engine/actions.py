@@ -8,7 +8,8 @@ parent. Buttons that open a modal create a MODAL task that holds no queue slot u
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..domain.buttons import ButtonKind, ParsedCustomId, parse_custom_id, requires_modal, task_action_for
 from ..domain.media import InvalidImage, check_mask, decode_image_data_url
@@ -43,6 +44,7 @@ class ActionRequest:
     state: str | None = None
     notify_hook: str | None = None
     description: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # public properties a dialect stamps on the child
 
 
 def invalid(message: str) -> SubmitResult:
@@ -133,6 +135,7 @@ class Actions:
             account_id=parent.account_id, referenced_message_id=parent.message_id,
             progress_message_id=None)
         task.description = request.description or f"/action {parent.id} {button_label(button)}"
+        task.extra.update(request.extra)
         return task
 
     async def _open_modal(self, task: Task, parent: Task, parsed: ParsedCustomId, *, remix: bool) -> SubmitResult:

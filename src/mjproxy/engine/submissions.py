@@ -4,7 +4,8 @@ describe, blend, shorten, uploads and face swap."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..domain.account import SpeedMode
 from ..domain.media import ImageData, InvalidImage, decode_image_data_url, is_http_url
@@ -27,6 +28,7 @@ class Common:
     notify_hook: str | None = None
     account_filter: AccountFilter | None = None
     mode: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # public properties a dialect stamps on the task
 
     @property
     def path_mode(self) -> SpeedMode | None:
@@ -70,6 +72,7 @@ class Submissions:
             return invalid("give either base64 (an image data URL) or link (an http(s) URL)")
         task = self._service.new_task(TaskAction.DESCRIBE, bot_type=common.bot_type, state=common.state,
                                       notify_hook=self._service.notify_hook(common.notify_hook))
+        task.extra.update(common.extra)
         application_id = APPLICATION_IDS[common.bot_type]
         if link:
             if not is_http_url(link) or len(link) > 2000:
@@ -98,6 +101,7 @@ class Submissions:
             return invalid(str(exc))
         task = self._service.new_task(TaskAction.BLEND, bot_type=common.bot_type, state=common.state,
                                       notify_hook=self._service.notify_hook(common.notify_hook))
+        task.extra.update(common.extra)
         task.description = f"/blend {task.id} {len(decoded)}"
         uploads = [await self._service.store_upload(task.id, n, image, option=f"image{n + 1}")
                    for n, image in enumerate(decoded)]

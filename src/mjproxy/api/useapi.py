@@ -1,0 +1,185 @@
+"""The useapi.net jobs dialect under /v2 (docs/useapi.md): jobs over the same engine as /mj.
+
+A thin adapter: bodies are checked here and answered with useapi's own messages; the use cases live in
+``useapi_jobs.JobDesk``. Callbacks (``replyUrl``) carry the job JSON through the ``useapi`` callback format.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from ..domain.media import MAX_IMAGE_BYTES, InvalidImage, check_image_bytes, is_http_url
+from ..engine.jobs import FORMAT, render_job
+from ..notify.formats import register_format
+from .auth import Principal
+from .useapi_accounts import router as accounts_router
+from .useapi_http import body_of, user
+from .useapi_jobs import Answer, JobDesk, JobError, Reply
+from .useapi_schemas import (
+    MAX_PROMPT,
+    MAX_REPLY,
+    MISSING,
+    TOO_LONG,
+    AccountChoiceIn,
+    BlendIn,
+    ButtonIn,
+    DescribeIn,
+    ImagineIn,
+    SeedIn,
+)
+
+BLEND_DIMENSIONS = ("portrait", "square", "landscape")
+
+register_format(FORMAT, render_job)
+
+
+def desk_of(request: Request) -> JobDesk:
+    """One desk per application: its lock is what keeps concurrent submits within maxJobs."""
+    desk: JobDesk | None = getattr(request.app.state, "useapi_desk", None)
+    if desk is None:
+        runtime = request.app.state.runtime
+        if runtime.accounts_manager is None:
+            raise JobError(503, "the server is starting")
+        desk = JobDesk(runtime.service, runtime.tracker, runtime.bus, runtime.accounts_manager,
+                       runtime.settings.useapi, runtime.clock)
+        request.app.state.useapi_desk = desk
+    return desk
+
+
+def respond(answer: Answer) -> JSONResponse:
+    return JSONResponse(answer.body, status_code=answer.status)
+
+
+def reply_of(body: AccountChoiceIn | ButtonIn) -> Reply:
+    if len(body.replyUrl or "") > MAX_REPLY or len(body.replyRef or "") > MAX_REPLY:
+        raise JobError(400, TOO_LONG)
+    if body.replyUrl and not is_http_url(body.replyUrl):
+        raise JobError(400, "replyUrl must be an http(s) URL")
+    return Reply(url=body.replyUrl or None, ref=body.replyRef, max_jobs=body.maxJobs)
+
+
+def check_account_choice(body: AccountChoiceIn) -> None:
+    # discord and server only make sense together with the channel that names the account.
+    if (body.discord or body.server) and not body.channel:
+        raise JobError(400, MISSING)
+
+
+router = APIRouter(tags=["useapi (v2)"])
+router.include_router(accounts_router)
+
+
+@router.post("/jobs/imagine", summary="Create images from a prompt (/imagine)")
+async def imagine(request: Request, principal: Principal = Depends(user)) -> JSONResponse:
+    body = await body_of(request, ImagineIn)
+    prompt = (body.prompt or "").strip()
+    if not prompt:
+        raise JobError(400, MISSING)
+    check_account_choice(body)
+    if len(prompt) > MAX_PROMPT:
+        raise JobError(400, TOO_LONG)
+    reply = reply_of(body)
+    return respond(await desk_of(request).imagine(prompt, body.channel, reply, discord=body.discord,
+                                                  server=body.server))
+
+
+@router.post("/jobs/button", summary="Press a button of a completed job (U1–U4, V1–V4, 🔄, Vary, Zoom, Pan, …)")
+async def button(request: Request, principal: Principal = Depends(user)) -> JSONResponse:
+    body = await body_of(request, ButtonIn)
+    if not body.jobid or not body.button:
+        raise JobError(400, "jobid or button value is missing")
+    if len(body.prompt or "") > MAX_PROMPT:
+        raise JobError(400, TOO_LONG)
+    reply = reply_of(body)
+    return respond(await desk_of(request).button(body.jobid, body.button, body.prompt, body.mask, reply,
+                                                 principal.owner))
+
+
+@router.post("/jobs/describe", summary="Four prompts that describe an image (/describe)")
+async def describe(request: Request, principal: Principal = Depends(user)) -> JSONResponse:
+    body = await body_of(request, DescribeIn)
+    url = (body.describeUrl or "").strip()
+    if not url:
+        raise JobError(400, "describeUrl value is missing")
+    if not is_http_url(url) or len(url) > MAX_REPLY:
+        raise JobError(400, "describeUrl must be an http(s) URL of at most 1024 characters")
+    check_account_choice(body)
+    return respond(await desk_of(request).describe(url, body.channel, reply_of(body)))
+
+
+@router.post("/jobs/blend", summary="Blend 2 to 5 images (/blend)")
+async def blend(request: Request, principal: Principal = Depends(user)) -> JSONResponse:
+    body = await body_of(request, BlendIn)
+    urls = [u.strip() for u in body.blendUrls or []]
+    if not 2 <= len(urls) <= 5:
+        raise JobError(400, "blendUrls must hold 2 to 5 image URLs")
+    dimensions = (body.blendDimensions or "Square").strip().lower()
+    if dimensions not in BLEND_DIMENSIONS:
+        raise JobError(400, "blendDimensions must be Portrait, Square or Landscape")
+    check_account_choice(body)
+    reply = reply_of(body)
+    timeout = request.app.state.runtime.settings.useapi.fetch_timeout_seconds
+    images = [await image_data_url(url, n, timeout) for n, url in enumerate(urls)]
+    return respond(await desk_of(request).blend(images, dimensions, urls, body.channel, reply))
+
+
+@router.post("/jobs/seed", summary="The seed of a completed job")
+async def seed(request: Request, principal: Principal = Depends(user)) -> dict[str, Any]:
+    body = await body_of(request, SeedIn)
+    if not body.jobid:
+        raise JobError(400, "jobid value is missing")
+    return await desk_of(request).seed(body.jobid, principal.owner)
+
+
+@router.get("/jobs/", summary="One job by its jobid")
+async def job(request: Request, jobid: str = Query(""), principal: Principal = Depends(user)) -> dict[str, Any]:
+    if not jobid:
+        raise JobError(400, "jobid value is missing")
+    return await desk_of(request).job(jobid, principal.owner)
+
+
+@router.get("/jobs", summary="The jobids of the jobs executing now (or one job with ?jobid=)")
+async def jobs(request: Request, jobid: str = Query(""), principal: Principal = Depends(user)) -> Any:
+    if jobid:
+        return await desk_of(request).job(jobid, principal.owner)
+    return desk_of(request).running(principal.owner)
+
+
+@router.get("/jobs/cancel/", summary="Cancel a job that has not finished")
+@router.get("/jobs/cancel", include_in_schema=False)
+async def cancel(request: Request, jobid: str = Query(""), principal: Principal = Depends(user)) -> dict[str, Any]:
+    if not jobid:
+        raise JobError(400, "jobid value is missing")
+    return await desk_of(request).cancel(jobid, principal.owner)
+
+
+async def image_data_url(url: str, number: int, timeout: float) -> str:
+    """A blend image as the engine takes it: a data URL (given as is, or downloaded from an http(s) URL)."""
+    field = f"blendUrls[{number}]"
+    if url.startswith("data:"):
+        return url
+    if not is_http_url(url):
+        raise JobError(400, f"{field} must be an http(s) URL")
+    try:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client, \
+                client.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise JobError(400, f"{field} could not be downloaded (HTTP {response.status_code})")
+            content = bytearray()
+            async for chunk in response.aiter_bytes():
+                content += chunk
+                if len(content) > MAX_IMAGE_BYTES:
+                    raise JobError(400, f"{field} is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+        image = check_image_bytes(bytes(content), field=field)
+    except httpx.HTTPError as exc:
+        raise JobError(400, f"{field} could not be downloaded: {type(exc).__name__}") from None
+    except InvalidImage as exc:
+        raise JobError(400, str(exc)) from None
+    return f"data:{image.content_type};base64,{base64.b64encode(image.content).decode()}"
+
+
+__all__ = ["router"]

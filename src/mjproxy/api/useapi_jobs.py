@@ -1,0 +1,417 @@
+"""The use cases of the useapi.net dialect over the shared engine: choose an account with room (429 instead of
+queueing), place the task, wait for Midjourney's first answer, and say what happened with useapi's codes.
+
+Every /v2 placement happens under one lock, from the capacity check to the task being enqueued, so that
+concurrent requests can never push an account past ``maxJobs``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import UseapiSettings
+from ..domain.account import AccountDefinition, AccountState
+from ..domain.buttons import ButtonKind, parse_custom_id, requires_modal
+from ..domain.clock import Clock, now_ms
+from ..domain.task import Task, TaskAction, TaskStatus, task_json
+from ..engine.accounts import AccountManager
+from ..engine.actions import ActionRequest, Actions, button_label
+from ..engine.events import EventBus, TaskChanged
+from ..engine.jobs import (
+    BUTTON,
+    CHILDREN,
+    DISCORD,
+    FORMAT,
+    MAX_JOBS,
+    NOTIFY_FORMAT,
+    REPLY_REF,
+    SERVER,
+    VERB,
+    FailureKind,
+    failure_kind,
+    mask_token,
+    render_job,
+)
+from ..engine.scheduler import AccountQueue
+from ..engine.service import AccountFilter, SubmitCode, SubmitResult, TaskService
+from ..engine.submissions import Common, Submissions
+from ..engine.tracker import IMAGE_SIZE_KEY, Tracker
+from ..store.codec import task_owner
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+
+PENDING_MOD_ERROR = ("Your Discord account has received a pending moderation message from Midjourney. Please address "
+                     "this issue and POST account/midjourney/{channel}/reset before making any new API calls.")
+SUBSCRIPTION_ERROR = "Account has no subscription or subscription expired"
+JOB_QUEUED_REASON = ("[Job queued] Midjourney queued this job behind the account's own concurrent jobs; "
+                     "mjproxy does not track it (lower maxJobs)")
+_WAITING_FOR_HUMAN = frozenset({AccountState.PENDING_MOD_MESSAGE, AccountState.CAPTCHA_REQUIRED})
+_ANSWERED = frozenset({TaskStatus.IN_PROGRESS, TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.CANCEL})
+
+
+class JobError(ApiError):
+    """An answer other than 200 in useapi's shape: ``{"error", ..., "code": <HTTP status>}``."""
+
+    def __init__(self, code: int, error: str, /, **fields: Any) -> None:
+        super().__init__(code, error, {"error": error, **fields, "code": code})
+
+
+def not_found(jobid: str) -> JobError:
+    return JobError(404, f"Unable to locate job {jobid}")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Where a job reports and what it carries back (replyUrl, replyRef, maxJobs)."""
+
+    url: str | None = None
+    ref: str | None = None
+    max_jobs: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: Any
+
+
+def is_execute_once(label: str) -> bool:
+    """Upscales run once per parent: U1–U4 and the Upscale (…) buttons."""
+    return (len(label) == 2 and label[0] == "U" and label[1] in "1234") or label.startswith("Upscale")
+
+
+class JobDesk:
+    def __init__(self, service: TaskService, tracker: Tracker, bus: EventBus, accounts: AccountManager,
+                 settings: UseapiSettings, clock: Clock) -> None:
+        self._clock = clock
+        self._service = service
+        self._tracker = tracker
+        self._bus = bus
+        self._accounts = accounts
+        self._settings = settings
+        self._lock = asyncio.Lock()
+        self._actions = Actions(service)
+        self._submissions = Submissions(service)
+
+    # -- reading ---------------------------------------------------------------------------------------
+    async def job(self, jobid: str, owner: str | None) -> dict[str, Any]:
+        task = await self.task(jobid, owner)
+        return await self.render(task)
+
+    async def task(self, jobid: str, owner: str | None) -> Task:
+        task = await self._service.get(jobid) if jobid else None
+        if task is None or (owner is not None and task_owner(task) != owner):
+            raise not_found(jobid)
+        return task
+
+    async def render(self, task: Task) -> dict[str, Any]:
+        size = task.extra.get(IMAGE_SIZE_KEY)
+        children = task.extra.get(CHILDREN) or []
+        message_ids: dict[str, str] = {}
+        if children:
+            for child in await self._service.get_many([str(c["jobid"]) for c in children]):
+                if child.message_id:
+                    message_ids[child.id] = child.message_id
+        return render_job(task_json(task), child_message_ids=message_ids,
+                          image_size=(int(size[0]), int(size[1])) if isinstance(size, list) else None)
+
+    def running(self, owner: str | None) -> list[str]:
+        return [t.id for t in self._service.scheduler.snapshot() if owner is None or task_owner(t) == owner]
+
+    # -- accounts --------------------------------------------------------------------------------------
+    def _definition(self, channel: str) -> AccountDefinition | None:
+        return self._accounts.definition(channel)
+
+    def _health_error(self, queue: AccountQueue) -> JobError | None:
+        account = queue.account
+        if account.state in _WAITING_FOR_HUMAN:
+            return JobError(596, PENDING_MOD_ERROR.format(channel=account.id),
+                            errorDetails=account.state_reason or account.state.value)
+        if account.state == AccountState.SUBSCRIPTION_REQUIRED:
+            return JobError(402, SUBSCRIPTION_ERROR, errorDetails=account.state_reason or account.state.value)
+        if not account.state.accepts_work:
+            return JobError(503, f"Account {account.id} is unavailable ({account.state.value})",
+                            errorDetails=account.state_reason or "")
+        return None
+
+    @staticmethod
+    def _limit(queue: AccountQueue, max_jobs: int | None) -> int:
+        # The engine never runs more than core_size jobs on an account, so a larger maxJobs would queue.
+        return min(max_jobs or queue.account.core_size, queue.account.core_size)
+
+    @staticmethod
+    def _executing(queue: AccountQueue) -> list[str]:
+        return [*queue.running, *(t.id for t in queue.waiting)]
+
+    def _has_room(self, queue: AccountQueue, limit: int) -> bool:
+        return len(queue.running) + len(queue.waiting) + queue.reserved < limit
+
+    def _full(self, queues: list[AccountQueue], limit: int) -> JobError:
+        executing = [job for queue in queues for job in self._executing(queue)]
+        return JobError(429, f"Maximum of {limit} jobs executing in parallel supported", executingJobs=executing)
+
+    def _on_account(self, channel: str, max_jobs: int | None) -> tuple[AccountQueue, int]:
+        """The account of a follow-up (or a pinned submit), if healthy and with room."""
+        queue = self._service.scheduler.queue_of(channel)
+        if queue is None:
+            if self._definition(channel) is not None:
+                raise JobError(503, f"Account {channel} is disabled")
+            raise JobError(400, f"Channel {channel} is not configured, see account/midjourney")
+        problem = self._health_error(queue)
+        if problem is not None:
+            raise problem
+        limit = self._limit(queue, max_jobs)
+        if not self._has_room(queue, limit):
+            raise self._full([queue], limit)
+        return queue, limit
+
+    def choose(self, channel: str | None, max_jobs: int | None) -> tuple[AccountQueue, int]:
+        """useapi's rule: the named channel, else a random healthy account with room."""
+        if channel:
+            return self._on_account(channel, max_jobs)
+        queues = self._service.scheduler.queues()
+        if not queues:
+            raise JobError(404, "No Midjourney account is configured, see account/midjourney")
+        healthy = [q for q in queues if q.account.state.accepts_work]
+        if not healthy:
+            problems = [p for p in (self._health_error(q) for q in queues) if p is not None]
+            raise min(problems, key=lambda p: {596: 0, 402: 1}.get(p.status, 2))
+        roomy = [q for q in healthy if self._has_room(q, self._limit(q, max_jobs))]
+        if not roomy:
+            raise self._full(healthy, min(self._limit(q, max_jobs) for q in healthy))
+        queue = random.choice(roomy)
+        return queue, self._limit(queue, max_jobs)
+
+    def _job_fields(self, verb: str, queue: AccountQueue, limit: int, reply: Reply) -> dict[str, Any]:
+        definition = self._definition(queue.account.id)
+        fields: dict[str, Any] = {VERB: verb, MAX_JOBS: limit, NOTIFY_FORMAT: FORMAT,
+                                  DISCORD: mask_token(definition.user_token if definition else None),
+                                  SERVER: definition.guild_id if definition else None}
+        if reply.ref is not None:
+            fields[REPLY_REF] = reply.ref
+        return fields
+
+    def check_identity(self, queue: AccountQueue, discord: str | None, server: str | None) -> None:
+        """A request that names the token or the server must name the configured account's."""
+        definition = self._definition(queue.account.id)
+        if definition is None:
+            return
+        if discord and discord != definition.user_token:
+            raise JobError(400, f"discord value does not match the account configured for channel {definition.id}")
+        if server and server != definition.guild_id:
+            raise JobError(400, f"server {server} does not match the account configured for channel {definition.id}")
+
+    # -- submitting ------------------------------------------------------------------------------------
+    async def imagine(self, prompt: str, channel: str | None, reply: Reply, *, discord: str | None = None,
+                      server: str | None = None) -> Answer:
+        problem = self._service.validate_prompt(prompt)
+        if problem is not None and problem.code == SubmitCode.BANNED_PROMPT:
+            return await self._moderated_locally(prompt, str(problem.properties.get("bannedWord")), reply)
+        if problem is not None:
+            raise JobError(400, problem.description)
+        async with self._lock:
+            queue, limit = self.choose(channel, reply.max_jobs)
+            self.check_identity(queue, discord, server)
+            task = self._service.new_task(TaskAction.IMAGINE, prompt=prompt, prompt_en=prompt,
+                                          description=f"/imagine {prompt}",
+                                          notify_hook=self._service.notify_hook(reply.url))
+            task.extra.update(self._job_fields("imagine", queue, limit, reply))
+            # owner: principal.owner
+            result = await self._service.place(task, account_id=queue.account.id)
+            self._check_placed(result, queue)
+        return await self._answer_when_seen(task.id)
+
+    async def describe(self, url: str, channel: str | None, reply: Reply) -> Answer:
+        async with self._lock:
+            queue, limit = self.choose(channel, reply.max_jobs)
+            fields = {**self._job_fields("describe", queue, limit, reply), "describeUrl": url}
+            # owner: principal.owner
+            result = await self._submissions.describe(None, url, self._common(queue, reply, fields))
+            self._check_placed(result, queue)
+        return await self._answer_when_seen(str(result.result))
+
+    async def blend(self, images: list[str], dimensions: str, urls: list[str], channel: str | None,
+                    reply: Reply) -> Answer:
+        async with self._lock:
+            queue, limit = self.choose(channel, reply.max_jobs)
+            fields = {**self._job_fields("blend", queue, limit, reply), "blendUrls": urls,
+                      "blendDimensions": dimensions.capitalize()}
+            # owner: principal.owner
+            result = await self._submissions.blend(images, dimensions.upper(), self._common(queue, reply, fields))
+            self._check_placed(result, queue)
+        return await self._answer_when_seen(str(result.result))
+
+    def _common(self, queue: AccountQueue, reply: Reply, fields: dict[str, Any]) -> Common:
+        return Common(notify_hook=reply.url, account_filter=AccountFilter(instance_id=queue.account.id), extra=fields)
+
+    async def button(self, jobid: str, label: str, prompt: str | None, mask: str | None, reply: Reply,
+                     owner: str | None) -> Answer:
+        parent = await self.task(jobid, owner)
+        if parent.status != TaskStatus.SUCCESS:
+            raise JobError(400, f"Job {jobid} is not completed; buttons need a completed job")
+        found = next((b for b in parent.buttons if button_label(b) == label), None)
+        if found is None:
+            labels = ", ".join(button_label(b) for b in parent.buttons) or "none"
+            raise JobError(400, f"Button {label} is not supported by job {jobid} (its buttons: {labels})")
+        parsed = parse_custom_id(found.custom_id)
+        if parsed is not None and parsed.kind == ButtonKind.CUSTOM_ZOOM and not (prompt or "").strip():
+            raise JobError(400, "prompt is required for button Custom Zoom")
+        if parsed is not None and parsed.kind == ButtonKind.VARY_REGION and not mask:
+            raise JobError(400, "mask is required for button Vary (Region)")
+        async with self._lock:
+            parent = await self.task(jobid, owner)  # fresh children: another request may have pressed it
+            if is_execute_once(label):
+                existing = await self._existing_child(parent, label)
+                if existing is not None:
+                    return Answer(200, await self.render(existing))
+            queue, limit = self._on_account(parent.account_id or "",
+                                            reply.max_jobs or _int(parent.extra.get(MAX_JOBS)))
+            if prompt and parsed is not None and not requires_modal(parsed, queue.account.remix):
+                raise JobError(400, f"Button {label} takes no prompt unless remix mode is on")
+            fields = {**self._job_fields("button", queue, limit, reply), BUTTON: label}
+            # owner: principal.owner
+            result = await self._actions.action(ActionRequest(parent.id, found.custom_id, notify_hook=reply.url,
+                                                              extra=fields))
+            if result.code == SubmitCode.MODAL and result.result:
+                modal_id = result.result
+                result = await self._actions.modal(modal_id, prompt, _as_data_url(mask))
+                if result.code not in (SubmitCode.SUCCESS, SubmitCode.IN_QUEUE):
+                    await self._service.repo.delete(modal_id)  # the window was never confirmed: no job
+            self._check_placed(result, queue)
+            child_id = str(result.result)
+            parent.extra[CHILDREN] = [*(parent.extra.get(CHILDREN) or []), {"button": label, "jobid": child_id}]
+            await self._service.repo.update(parent)
+        return await self._answer_when_seen(child_id)
+
+    async def _existing_child(self, parent: Task, label: str) -> Task | None:
+        ids = [str(c["jobid"]) for c in parent.extra.get(CHILDREN) or [] if c.get("button") == label]
+        for child in await self._service.get_many(ids):
+            if child.status not in (TaskStatus.FAILURE, TaskStatus.CANCEL):
+                return child
+        return None
+
+    async def seed(self, jobid: str, owner: str | None) -> dict[str, Any]:
+        parent = await self.task(jobid, owner)
+        queue = self._service.scheduler.queue_of(parent.account_id or "")
+        if queue is not None:
+            problem = self._health_error(queue)
+            if problem is not None:
+                raise problem
+        result = await self._actions.seed(parent.id)
+        if result.code == SubmitCode.NOT_FOUND:
+            raise JobError(404, result.description)
+        if result.code == SubmitCode.VALIDATION_ERROR:
+            raise JobError(400, result.description)
+        if result.code != SubmitCode.SUCCESS:
+            raise JobError(502, "Midjourney did not send the seed", errorDetails=result.description)
+        seed = str(result.result)
+        return {"verb": "seed", "status": "completed", "parentJobId": parent.id, "channel": parent.account_id,
+                "seed": {"content": f"**Job ID**: {parent.message_hash}\n**seed** {seed}", "value": seed},
+                "code": 200}
+
+    async def cancel(self, jobid: str, owner: str | None) -> dict[str, Any]:
+        task = await self.task(jobid, owner)
+        if task.status.is_terminal:
+            raise JobError(400, f"Job {jobid} has already finished ({render_job(task_json(task))['status']})")
+        if task.status == TaskStatus.MODAL:  # holds no slot and is not tracked: just close it
+            task.status, task.fail_reason = TaskStatus.CANCEL, "cancelled by the client"
+            task.finish_time = now_ms(self._clock)
+            await self._service.repo.update(task)
+        elif not await self._tracker.cancel(task.id):
+            raise JobError(400, f"Job {jobid} has already finished")
+        return {"jobid": task.id, "status": "cancelled", "code": 200}
+
+    # -- outcomes ----------------------------------------------------------------------------------------
+    async def _moderated_locally(self, prompt: str, banned: str, reply: Reply) -> Answer:
+        """A banned word never reaches Discord, but the client still gets a job to look at."""
+        task = self._service.new_task(TaskAction.IMAGINE, prompt=prompt, prompt_en=prompt,
+                                      description=f"/imagine {prompt}",
+                                      notify_hook=self._service.notify_hook(reply.url))
+        task.extra.update({VERB: "imagine", NOTIFY_FORMAT: FORMAT,
+                           **({REPLY_REF: reply.ref} if reply.ref is not None else {})})
+        task.status = TaskStatus.FAILURE
+        task.fail_reason = f"[Banned prompt] the prompt contains the banned word `{banned}`"
+        task.finish_time = task.submit_time
+        # owner: principal.owner
+        await self._service.repo.insert(task)
+        self._bus.publish(TaskChanged.of(task))  # stored first, then announced (the callback goes out)
+        return self._outcome(task)
+
+    @staticmethod
+    def _check_placed(result: SubmitResult, queue: AccountQueue) -> None:
+        if result.code in (SubmitCode.SUCCESS, SubmitCode.IN_QUEUE):
+            return
+        if result.code == SubmitCode.QUEUE_REJECTED:
+            raise JobError(429, "Maximum of jobs executing in parallel reached",
+                           executingJobs=[*queue.running, *(t.id for t in queue.waiting)])
+        if result.code == SubmitCode.NOT_FOUND:
+            raise JobError(503, "No account can run this job", errorDetails=result.description)
+        if result.code == SubmitCode.BANNED_PROMPT:
+            raise JobError(422, "Banned prompt", errorDetails=result.description, status="moderated")
+        raise JobError(400, result.description)
+
+    async def _answer_when_seen(self, task_id: str) -> Answer:
+        task = await self.wait_first_answer(task_id, self._settings.submit_wait_seconds)
+        if task.queued_by_midjourney and not task.status.is_terminal:
+            # useapi's contract: a job Midjourney queued is out of the API's hands (504), and frees its slot.
+            await self._tracker.fail(task.id, JOB_QUEUED_REASON, category="queued")
+            task = await self._service.get(task_id) or task
+        return self._outcome(task, await self.render(task))
+
+    def _outcome(self, task: Task, job: dict[str, Any] | None = None) -> Answer:
+        job = job if job is not None else render_job(task_json(task))
+        if task.status != TaskStatus.FAILURE:
+            return Answer(200, job)
+        kind = failure_kind(task.fail_reason)
+        status = {FailureKind.MODERATED: 422, FailureKind.PENDING_MOD: 596, FailureKind.SUBSCRIPTION: 402,
+                  FailureKind.JOB_QUEUED: 504}.get(kind, 200)
+        if kind == FailureKind.SUBSCRIPTION:
+            job["errorDetails"] = job.get("errorDetails") or job.get("error")
+            job["error"] = SUBSCRIPTION_ERROR
+        if kind == FailureKind.JOB_QUEUED:
+            job.pop("errorDetails", None)
+        job["code"] = status
+        return Answer(status, job)
+
+    async def wait_first_answer(self, task_id: str, timeout: float) -> Task:
+        """The task once Midjourney has answered (started, finished, failed or queued it), or at the timeout."""
+        changed = asyncio.Event()
+
+        def on_change(event: TaskChanged) -> None:
+            if event.task_id == task_id:
+                changed.set()
+
+        unsubscribe = self._bus.subscribe(on_change)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while True:
+                changed.clear()
+                task = await self._service.get(task_id)
+                if task is None:
+                    raise not_found(task_id)
+                if task.status in _ANSWERED or task.queued_by_midjourney or loop.time() >= deadline:
+                    return task
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), deadline - loop.time())
+        finally:
+            unsubscribe()
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _as_data_url(mask: str | None) -> str | None:
+    """useapi sends the mask as a PNG; accept it as a data URL or as bare base64."""
+    if not mask:
+        return None
+    mask = mask.strip()
+    return mask if mask.startswith("data:") else f"data:image/png;base64,{mask}"
+
