@@ -83,8 +83,8 @@ async def imagine(request: Request, principal: Principal = Depends(user)) -> JSO
     if len(prompt) > MAX_PROMPT:
         raise JobError(400, TOO_LONG)
     reply = reply_of(body)
-    return respond(await desk_of(request).imagine(prompt, body.channel, reply, discord=body.discord,
-                                                  server=body.server))
+    return respond(await desk_of(request).imagine(prompt, body.channel, reply, principal.owner,
+                                                  discord=body.discord, server=body.server))
 
 
 @router.post("/jobs/button", summary="Press a button of a completed job (U1–U4, V1–V4, 🔄, Vary, Zoom, Pan, …)")
@@ -108,7 +108,7 @@ async def describe(request: Request, principal: Principal = Depends(user)) -> JS
     if not is_http_url(url) or len(url) > MAX_REPLY:
         raise JobError(400, "describeUrl must be an http(s) URL of at most 1024 characters")
     check_account_choice(body)
-    return respond(await desk_of(request).describe(url, body.channel, reply_of(body)))
+    return respond(await desk_of(request).describe(url, body.channel, reply_of(body), principal.owner))
 
 
 @router.post("/jobs/blend", summary="Blend 2 to 5 images (/blend)")
@@ -124,7 +124,7 @@ async def blend(request: Request, principal: Principal = Depends(user)) -> JSONR
     reply = reply_of(body)
     timeout = request.app.state.runtime.settings.useapi.fetch_timeout_seconds
     images = [await image_data_url(url, n, timeout) for n, url in enumerate(urls)]
-    return respond(await desk_of(request).blend(images, dimensions, urls, body.channel, reply))
+    return respond(await desk_of(request).blend(images, dimensions, urls, body.channel, reply, principal.owner))
 
 
 @router.post("/jobs/seed", summary="The seed of a completed job")

@@ -41,7 +41,7 @@ from ..engine.scheduler import AccountQueue
 from ..engine.service import AccountFilter, SubmitCode, SubmitResult, TaskService
 from ..engine.submissions import Common, Submissions
 from ..engine.tracker import IMAGE_SIZE_KEY, Tracker
-from ..store.codec import task_owner
+from ..store.codec import OWNER_EXTRA_KEY, task_owner
 from .errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -188,13 +188,17 @@ class JobDesk:
         queue = random.choice(roomy)
         return queue, self._limit(queue, max_jobs)
 
-    def _job_fields(self, verb: str, queue: AccountQueue, limit: int, reply: Reply) -> dict[str, Any]:
-        definition = self._definition(queue.account.id)
-        fields: dict[str, Any] = {VERB: verb, MAX_JOBS: limit, NOTIFY_FORMAT: FORMAT,
-                                  DISCORD: mask_token(definition.user_token if definition else None),
-                                  SERVER: definition.guild_id if definition else None}
+    def _job_fields(self, verb: str, queue: AccountQueue | None, limit: int | None, reply: Reply,
+                    owner: str | None) -> dict[str, Any]:
+        definition = self._definition(queue.account.id) if queue is not None else None
+        fields: dict[str, Any] = {VERB: verb, NOTIFY_FORMAT: FORMAT}
+        if definition is not None:
+            fields.update({MAX_JOBS: limit, DISCORD: mask_token(definition.user_token), SERVER: definition.guild_id})
         if reply.ref is not None:
             fields[REPLY_REF] = reply.ref
+        if owner is not None:
+            # owner: principal.owner (stamped here until the engine's request objects carry it)
+            fields[OWNER_EXTRA_KEY] = owner
         return fields
 
     def check_identity(self, queue: AccountQueue, discord: str | None, server: str | None) -> None:
@@ -208,11 +212,11 @@ class JobDesk:
             raise JobError(400, f"server {server} does not match the account configured for channel {definition.id}")
 
     # -- submitting ------------------------------------------------------------------------------------
-    async def imagine(self, prompt: str, channel: str | None, reply: Reply, *, discord: str | None = None,
-                      server: str | None = None) -> Answer:
+    async def imagine(self, prompt: str, channel: str | None, reply: Reply, owner: str | None, *,
+                      discord: str | None = None, server: str | None = None) -> Answer:
         problem = self._service.validate_prompt(prompt)
         if problem is not None and problem.code == SubmitCode.BANNED_PROMPT:
-            return await self._moderated_locally(prompt, str(problem.properties.get("bannedWord")), reply)
+            return await self._moderated_locally(prompt, str(problem.properties.get("bannedWord")), reply, owner)
         if problem is not None:
             raise JobError(400, problem.description)
         async with self._lock:
@@ -221,26 +225,26 @@ class JobDesk:
             task = self._service.new_task(TaskAction.IMAGINE, prompt=prompt, prompt_en=prompt,
                                           description=f"/imagine {prompt}",
                                           notify_hook=self._service.notify_hook(reply.url))
-            task.extra.update(self._job_fields("imagine", queue, limit, reply))
+            task.extra.update(self._job_fields("imagine", queue, limit, reply, owner))
             # owner: principal.owner
             result = await self._service.place(task, account_id=queue.account.id)
             self._check_placed(result, queue)
         return await self._answer_when_seen(task.id)
 
-    async def describe(self, url: str, channel: str | None, reply: Reply) -> Answer:
+    async def describe(self, url: str, channel: str | None, reply: Reply, owner: str | None) -> Answer:
         async with self._lock:
             queue, limit = self.choose(channel, reply.max_jobs)
-            fields = {**self._job_fields("describe", queue, limit, reply), "describeUrl": url}
+            fields = {**self._job_fields("describe", queue, limit, reply, owner), "describeUrl": url}
             # owner: principal.owner
             result = await self._submissions.describe(None, url, self._common(queue, reply, fields))
             self._check_placed(result, queue)
         return await self._answer_when_seen(str(result.result))
 
     async def blend(self, images: list[str], dimensions: str, urls: list[str], channel: str | None,
-                    reply: Reply) -> Answer:
+                    reply: Reply, owner: str | None) -> Answer:
         async with self._lock:
             queue, limit = self.choose(channel, reply.max_jobs)
-            fields = {**self._job_fields("blend", queue, limit, reply), "blendUrls": urls,
+            fields = {**self._job_fields("blend", queue, limit, reply, owner), "blendUrls": urls,
                       "blendDimensions": dimensions.capitalize()}
             # owner: principal.owner
             result = await self._submissions.blend(images, dimensions.upper(), self._common(queue, reply, fields))
@@ -274,7 +278,7 @@ class JobDesk:
                                             reply.max_jobs or _int(parent.extra.get(MAX_JOBS)))
             if prompt and parsed is not None and not requires_modal(parsed, queue.account.remix):
                 raise JobError(400, f"Button {label} takes no prompt unless remix mode is on")
-            fields = {**self._job_fields("button", queue, limit, reply), BUTTON: label}
+            fields = {**self._job_fields("button", queue, limit, reply, owner), BUTTON: label}
             # owner: principal.owner
             result = await self._actions.action(ActionRequest(parent.id, found.custom_id, notify_hook=reply.url,
                                                               extra=fields))
@@ -328,13 +332,12 @@ class JobDesk:
         return {"jobid": task.id, "status": "cancelled", "code": 200}
 
     # -- outcomes ----------------------------------------------------------------------------------------
-    async def _moderated_locally(self, prompt: str, banned: str, reply: Reply) -> Answer:
+    async def _moderated_locally(self, prompt: str, banned: str, reply: Reply, owner: str | None) -> Answer:
         """A banned word never reaches Discord, but the client still gets a job to look at."""
         task = self._service.new_task(TaskAction.IMAGINE, prompt=prompt, prompt_en=prompt,
                                       description=f"/imagine {prompt}",
                                       notify_hook=self._service.notify_hook(reply.url))
-        task.extra.update({VERB: "imagine", NOTIFY_FORMAT: FORMAT,
-                           **({REPLY_REF: reply.ref} if reply.ref is not None else {})})
+        task.extra.update(self._job_fields("imagine", None, None, reply, owner))
         task.status = TaskStatus.FAILURE
         task.fail_reason = f"[Banned prompt] the prompt contains the banned word `{banned}`"
         task.finish_time = task.submit_time
