@@ -160,3 +160,13 @@ async def test_an_unhealthy_channel_is_not_chosen_at_random(emulator: Emulator, 
         await post(proxy.client, "/v2/jobs/imagine", {"prompt": "a fox", "channel": first.channel_id}, expect=596)
 
 
+
+
+async def test_429_when_discord_keeps_rate_limiting_the_interaction(emulator: Emulator, tmp_path: Path) -> None:
+    async with running_proxy(proxy_settings(emulator, tmp_path)) as proxy:
+        emulator.faults.inject("/interactions", status=429, count=20, retry_after=0.05)
+        limited = await post(proxy.client, "/v2/jobs/imagine", {"prompt": "a fox"}, expect=429)
+        assert limited["error"] == "Discord /interactions failed with HTTP status 429"
+        assert "rate limit" in limited["errorDetails"] and limited["status"] == "failed"
+        emulator.faults.clear()
+        assert (await post(proxy.client, "/v2/jobs/imagine", {"prompt": "a fox"}))["code"] == 200

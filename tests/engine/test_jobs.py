@@ -55,6 +55,7 @@ def test_job_status(status: TaskStatus, progress: str, reason: str | None, expec
     ("[Subscription required] subscribe", FailureKind.SUBSCRIPTION),
     ("[Job queued] later", FailureKind.JOB_QUEUED),
     ("[Queue full] wait", FailureKind.OTHER),
+    ("Discord rate limit persisted after retries: 429", FailureKind.DISCORD_RATE_LIMITED),
     ("account x needs attention (pending_mod_message): [Pending mod message] y", FailureKind.OTHER),
     (None, FailureKind.OTHER),
 ])

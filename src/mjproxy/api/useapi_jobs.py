@@ -373,7 +373,10 @@ class JobDesk:
             return Answer(200, job)
         kind = failure_kind(task.fail_reason)
         status = {FailureKind.MODERATED: 422, FailureKind.PENDING_MOD: 596, FailureKind.SUBSCRIPTION: 402,
-                  FailureKind.JOB_QUEUED: 504}.get(kind, 200)
+                  FailureKind.JOB_QUEUED: 504, FailureKind.DISCORD_RATE_LIMITED: 429}.get(kind, 200)
+        if kind == FailureKind.DISCORD_RATE_LIMITED:
+            job["errorDetails"] = job.get("error")
+            job["error"] = "Discord /interactions failed with HTTP status 429"
         if kind == FailureKind.SUBSCRIPTION:
             job["errorDetails"] = job.get("errorDetails") or job.get("error")
             job["error"] = SUBSCRIPTION_ERROR

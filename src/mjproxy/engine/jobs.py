@@ -57,6 +57,7 @@ class FailureKind(StrEnum):
     PENDING_MOD = "pending_mod"  # 596: a pending moderation message or a captcha on the account
     SUBSCRIPTION = "subscription"  # 402
     JOB_QUEUED = "job_queued"  # 504: Midjourney queued it beyond our tracking
+    DISCORD_RATE_LIMITED = "discord_rate_limited"  # 429: Discord kept refusing the interaction
     OTHER = "other"
 
 
@@ -81,7 +82,9 @@ def failure_kind(reason: str | None) -> FailureKind:
     """Classify a failed task by the Midjourney embed its reason quotes (the same table the tracker uses)."""
     title, description = split_reason(reason)
     if not title:
-        return FailureKind.OTHER
+        # midjourney/account.py's wording for a 429 that outlived the REST client's retries
+        rate_limited = (reason or "").startswith("Discord rate limit persisted")
+        return FailureKind.DISCORD_RATE_LIMITED if rate_limited else FailureKind.OTHER
     if title == "Job queued":
         return FailureKind.JOB_QUEUED
     verdict = classify_embed(MessageKeys(message_id="", channel_id=""),
