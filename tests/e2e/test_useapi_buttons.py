@@ -124,6 +124,14 @@ async def test_seed_of_a_job(emulator: Emulator, proxy: Proxy) -> None:
     jobs = [j for j in emulator.jobs if j.job_id == task["properties"]["messageHash"]]
     assert jobs and str(jobs[0].seed) == seeded["seed"]["value"]
     assert (await get_job(proxy.client, upscale["jobid"]))["seed"] == seeded["seed"]["value"]
+    # Seeding and pressing buttons of one job at once: neither write loses the other.
+    grid = await imagine_completed(proxy.client, "a seeded meadow")
+    seed_of_grid, child = await asyncio.gather(post(proxy.client, "/v2/jobs/seed", {"jobid": grid["jobid"]}),
+                                               post(proxy.client, "/v2/jobs/button",
+                                                    {"jobid": grid["jobid"], "button": "V2"}))
+    after = await get_job(proxy.client, grid["jobid"])
+    assert after["seed"] == seed_of_grid["seed"]["value"]
+    assert [c["jobid"] for c in after["children"]] == [child["jobid"]]
     assert (await proxy.client.post("/v2/jobs/seed", json={"jobid": "nope"})).status_code == 404
     assert (await proxy.client.post("/v2/jobs/seed", json={})).status_code == 400
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,7 @@ class JobDesk:
         self._accounts = accounts
         self._settings = settings
         self._lock = asyncio.Lock()
+        self._parent_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._actions = Actions(service)
         self._submissions = Submissions(service)
 
@@ -289,9 +291,23 @@ class JobDesk:
                     await self._service.repo.delete(modal_id)  # the window was never confirmed: no job
             self._check_placed(result, queue)
             child_id = str(result.result)
+            await self._add_child(parent.id, label, child_id)
+        return await self._answer_when_seen(child_id)
+
+    def _parent_lock(self, parent_id: str) -> asyncio.Lock:
+        """Serialises the writes of a finished job (its children, its cached seed): each reads it fresh."""
+        lock = self._parent_locks.get(parent_id)
+        if lock is None:
+            lock = self._parent_locks[parent_id] = asyncio.Lock()
+        return lock
+
+    async def _add_child(self, parent_id: str, label: str, child_id: str) -> None:
+        async with self._parent_lock(parent_id):
+            parent = await self._service.get(parent_id)
+            if parent is None:
+                return
             parent.extra[CHILDREN] = [*(parent.extra.get(CHILDREN) or []), {"button": label, "jobid": child_id}]
             await self._service.repo.update(parent)
-        return await self._answer_when_seen(child_id)
 
     async def _existing_child(self, parent: Task, label: str) -> Task | None:
         ids = [str(c["jobid"]) for c in parent.extra.get(CHILDREN) or [] if c.get("button") == label]
@@ -307,7 +323,8 @@ class JobDesk:
             problem = self._health_error(queue)
             if problem is not None:
                 raise problem
-        result = await self._actions.seed(parent.id)
+        async with self._parent_lock(parent.id):
+            result = await self._actions.seed(parent.id)
         if result.code == SubmitCode.NOT_FOUND:
             raise JobError(404, result.description)
         if result.code == SubmitCode.VALIDATION_ERROR:

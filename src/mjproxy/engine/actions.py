@@ -242,6 +242,9 @@ class Actions:
             seed = await account.fetch_seed(task.message_hash)
         except SubmitError as exc:
             return SubmitResult(SubmitCode.FAILURE, f"could not read the seed: {exc.reason}")
-        task.extra[SEED_KEY] = seed
-        await self._service.repo.update(task)
+        # Reading the seed takes seconds; write it onto the task as stored now, not the copy read before,
+        # or a change made meanwhile (a /v2 child recorded on the parent) would be lost.
+        fresh = await self._service.repo.get(task.id) or task
+        fresh.extra[SEED_KEY] = seed
+        await self._service.repo.update(fresh)
         return SubmitResult(SubmitCode.SUCCESS, "Success", seed)
