@@ -20,7 +20,7 @@ async def test_users_see_only_their_jobs(emulator: Emulator, proxy: Proxy) -> No
     app = proxy.server.config.app
     app.state.authenticator = TwoUsers(proxy.runtime.settings.server)
     a, b = {"Authorization": "Bearer key-a"}, {"Authorization": "Bearer key-b"}
-    emulator.config.job_duration_s = 1
+    emulator.config.job_duration_s = 3
     started = (await proxy.client.post("/v2/jobs/imagine", json={"prompt": "a's fox"}, headers=a)).json()
     jobid = started["jobid"]
     assert (await proxy.client.get("/v2/jobs", headers=a)).json() == [jobid]

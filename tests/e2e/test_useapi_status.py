@@ -68,7 +68,7 @@ async def test_402_for_an_account_without_subscription(emulator: Emulator, tmp_p
 
 
 async def test_429_back_pressure_loop_never_exceeds_max_jobs(emulator: Emulator, tmp_path: Path) -> None:
-    emulator.config.job_duration_s = 1.5
+    emulator.config.job_duration_s = 2.5
     settings = proxy_settings(emulator, tmp_path, accounts=[account_entry(emulator.sandbox, core_size=3)])
     async with running_proxy(settings) as proxy:
         first = await post(proxy.client, "/v2/jobs/imagine", {"prompt": "job one", "maxJobs": 2})
@@ -101,7 +101,7 @@ async def test_429_back_pressure_loop_never_exceeds_max_jobs(emulator: Emulator,
 
 
 async def test_concurrent_submits_cannot_overshoot_max_jobs(emulator: Emulator, tmp_path: Path) -> None:
-    emulator.config.job_duration_s = 3
+    emulator.config.job_duration_s = 10
     settings = proxy_settings(emulator, tmp_path, accounts=[account_entry(emulator.sandbox, core_size=5)])
     async with running_proxy(settings) as proxy:
         responses = await asyncio.gather(*(proxy.client.post("/v2/jobs/imagine",
@@ -170,3 +170,21 @@ async def test_429_when_discord_keeps_rate_limiting_the_interaction(emulator: Em
         assert "rate limit" in limited["errorDetails"] and limited["status"] == "failed"
         emulator.faults.clear()
         assert (await post(proxy.client, "/v2/jobs/imagine", {"prompt": "a fox"}))["code"] == 200
+
+
+async def test_a_blocked_account_answers_503_and_a_failed_job(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.config.trigger_embeds = {"trip-the-wire": "blocked"}
+    async with running_proxy(proxy_settings(emulator, tmp_path)) as proxy:
+        tripped = await post(proxy.client, "/v2/jobs/imagine", {"prompt": "trip-the-wire"})
+        assert tripped["status"] == "failed" and tripped["error"] == "Blocked"
+        refused = await post(proxy.client, "/v2/jobs/imagine", {"prompt": "a fox"}, expect=503)
+        assert "blocked" in refused["error"] and refused["errorDetails"]
+
+
+async def test_without_an_answer_in_time_the_job_is_created_and_runs_on(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.config.never_ack_triggers = ["silent-bot"]  # Midjourney never answers this one
+    async with running_proxy(proxy_settings(emulator, tmp_path, useapi={"submit_wait_seconds": 0.5})) as proxy:
+        job = await post(proxy.client, "/v2/jobs/imagine", {"prompt": "silent-bot fox"})
+        assert job["status"] == "created" and "messageId" not in job
+        assert job["jobid"] in (await proxy.client.get("/v2/jobs")).json(), "it keeps its slot while it runs on"
+        assert (await proxy.client.get("/v2/jobs/cancel/", params={"jobid": job["jobid"]})).status_code == 200
