@@ -76,6 +76,11 @@ async def test_a_v2_job_is_an_mj_task_and_the_other_way_round(proxy: Proxy) -> N
     job = await get_job(proxy.client, mj_task["id"])
     assert job["jobid"] == mj_task["id"] and job["status"] == "completed" and job["verb"] == "imagine"
     assert job["prompt"] == "a windmill" and job["attachments"][0]["url"] == mj_task["imageUrl"]
+    account = proxy.runtime.settings.accounts[0]
+    assert job["channel"] == account.channel_id and job["server"] == account.guild_id
+    assert job["discord"] == f"{account.user_token[:3]}…secured…{account.user_token[-3:]}"
+    without_slash = await proxy.client.get("/v2/jobs", params={"jobid": mj_task["id"]})
+    assert without_slash.status_code == 200 and without_slash.json() == job
 
 
 async def test_bad_requests_get_the_documented_400s(proxy: Proxy) -> None:

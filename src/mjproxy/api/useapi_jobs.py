@@ -120,8 +120,12 @@ class JobDesk:
             for child in await self._service.get_many([str(c["jobid"]) for c in children]):
                 if child.message_id:
                     message_ids[child.id] = child.message_id
-        return render_job(task_json(task), child_message_ids=message_ids,
-                          image_size=(int(size[0]), int(size[1])) if isinstance(size, list) else None)
+        job = render_job(task_json(task), child_message_ids=message_ids,
+                         image_size=(int(size[0]), int(size[1])) if isinstance(size, list) else None)
+        definition = self._definition(task.account_id) if task.account_id and "discord" not in job else None
+        if definition is not None:  # a task submitted through /mj: its account as this dialect shows it
+            job.update(discord=mask_token(definition.user_token), server=definition.guild_id)
+        return job
 
     def running(self, owner: str | None) -> list[str]:
         return [t.id for t in self._service.scheduler.snapshot() if owner is None or task_owner(t) == owner]
