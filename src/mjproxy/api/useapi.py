@@ -18,8 +18,9 @@ from ..engine.jobs import FORMAT, render_job
 from ..notify.formats import register_format
 from .auth import Principal
 from .useapi_accounts import router as accounts_router
+from .useapi_errors import JobError
 from .useapi_http import body_of, user
-from .useapi_jobs import Answer, JobDesk, JobError, Reply
+from .useapi_jobs import Answer, JobDesk, Reply
 from .useapi_schemas import (
     MAX_PROMPT,
     MAX_REPLY,

@@ -12,11 +12,10 @@ from ..engine.accounts import AccountManager
 from ..engine.jobs import mask_token
 from ..midjourney.errors import SubmitError
 from ..store.errors import AccountConflict
+from .useapi_capacity import WAITING_FOR_HUMAN
+from .useapi_errors import JobError
 from .useapi_http import admin, body_of
-from .useapi_jobs import JobError
 from .useapi_schemas import MAX_JOBS_LIMIT, AccountIn
-
-_WAITING_FOR_HUMAN = frozenset({AccountState.PENDING_MOD_MESSAGE, AccountState.CAPTCHA_REQUIRED})
 
 router = APIRouter(tags=["useapi (v2)"], dependencies=[Depends(admin)])
 
@@ -34,7 +33,7 @@ def account_view(manager: AccountManager, definition: AccountDefinition) -> dict
     view: dict[str, Any] = {"discord": mask_token(definition.user_token), "server": definition.guild_id,
                             "channel": definition.channel_id, "maxJobs": definition.core_size,
                             "state": state.value}
-    if runtime is not None and state in _WAITING_FOR_HUMAN:
+    if runtime is not None and state in WAITING_FOR_HUMAN:
         view["pendingModMessage"] = runtime.state_reason or state.value
     elif runtime is not None and state == AccountState.SUBSCRIPTION_REQUIRED:
         view["error"] = runtime.state_reason or state.value

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from .auth import Principal, require_admin, require_user
 from .errors import ApiError
-from .useapi_jobs import JobError
+from .useapi_errors import JobError
 from .useapi_schemas import M, describe_errors, parse_body
 
 

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import random
 import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import UseapiSettings
-from ..domain.account import AccountDefinition, AccountState
 from ..domain.buttons import ButtonKind, parse_custom_id, requires_modal
 from ..domain.clock import Clock, now_ms
 from ..domain.task import Task, TaskAction, TaskStatus, task_json
@@ -43,28 +40,12 @@ from ..engine.service import AccountFilter, SubmitCode, SubmitResult, TaskServic
 from ..engine.submissions import Common, Submissions
 from ..engine.tracker import IMAGE_SIZE_KEY, Tracker
 from ..store.codec import OWNER_EXTRA_KEY, task_owner
-from .errors import ApiError
+from .useapi_capacity import Capacity
+from .useapi_errors import SUBSCRIPTION_ERROR, JobError, not_found
 
-log = logging.getLogger(__name__)
-
-PENDING_MOD_ERROR = ("Your Discord account has received a pending moderation message from Midjourney. Please address "
-                     "this issue and POST account/midjourney/{channel}/reset before making any new API calls.")
-SUBSCRIPTION_ERROR = "Account has no subscription or subscription expired"
 JOB_QUEUED_REASON = ("[Job queued] Midjourney queued this job behind the account's own concurrent jobs; "
                      "mjproxy does not track it (lower maxJobs)")
-_WAITING_FOR_HUMAN = frozenset({AccountState.PENDING_MOD_MESSAGE, AccountState.CAPTCHA_REQUIRED})
 _ANSWERED = frozenset({TaskStatus.IN_PROGRESS, TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.CANCEL})
-
-
-class JobError(ApiError):
-    """An answer other than 200 in useapi's shape: ``{"error", ..., "code": <HTTP status>}``."""
-
-    def __init__(self, code: int, error: str, /, **fields: Any) -> None:
-        super().__init__(code, error, {"error": error, **fields, "code": code})
-
-
-def not_found(jobid: str) -> JobError:
-    return JobError(404, f"Unable to locate job {jobid}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +80,7 @@ class JobDesk:
         self._lock = asyncio.Lock()
         self._parent_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._actions = Actions(service)
+        self.capacity = Capacity(service.scheduler, accounts)
         self._submissions = Submissions(service)
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -122,7 +104,7 @@ class JobDesk:
                     message_ids[child.id] = child.message_id
         job = render_job(task_json(task), child_message_ids=message_ids,
                          image_size=(int(size[0]), int(size[1])) if isinstance(size, list) else None)
-        definition = self._definition(task.account_id) if task.account_id and "discord" not in job else None
+        definition = self.capacity.definition(task.account_id) if task.account_id and "discord" not in job else None
         if definition is not None:  # a task submitted through /mj: its account as this dialect shows it
             job.update(discord=mask_token(definition.user_token), server=definition.guild_id)
         return job
@@ -130,73 +112,9 @@ class JobDesk:
     def running(self, owner: str | None) -> list[str]:
         return [t.id for t in self._service.scheduler.snapshot() if owner is None or task_owner(t) == owner]
 
-    # -- accounts --------------------------------------------------------------------------------------
-    def _definition(self, channel: str) -> AccountDefinition | None:
-        return self._accounts.definition(channel)
-
-    def _health_error(self, queue: AccountQueue) -> JobError | None:
-        account = queue.account
-        if account.state in _WAITING_FOR_HUMAN:
-            return JobError(596, PENDING_MOD_ERROR.format(channel=account.id),
-                            errorDetails=account.state_reason or account.state.value)
-        if account.state == AccountState.SUBSCRIPTION_REQUIRED:
-            return JobError(402, SUBSCRIPTION_ERROR, errorDetails=account.state_reason or account.state.value)
-        if not account.state.accepts_work:
-            return JobError(503, f"Account {account.id} is unavailable ({account.state.value})",
-                            errorDetails=account.state_reason or "")
-        return None
-
-    @staticmethod
-    def _limit(queue: AccountQueue, max_jobs: int | None) -> int:
-        # The engine never runs more than core_size jobs on an account, so a larger maxJobs would queue.
-        return min(max_jobs or queue.account.core_size, queue.account.core_size)
-
-    @staticmethod
-    def _executing(queue: AccountQueue) -> list[str]:
-        return [*queue.running, *(t.id for t in queue.waiting)]
-
-    def _has_room(self, queue: AccountQueue, limit: int) -> bool:
-        return len(queue.running) + len(queue.waiting) + queue.reserved < limit
-
-    def _full(self, queues: list[AccountQueue], limit: int) -> JobError:
-        executing = [job for queue in queues for job in self._executing(queue)]
-        return JobError(429, f"Maximum of {limit} jobs executing in parallel supported", executingJobs=executing)
-
-    def _on_account(self, channel: str, max_jobs: int | None) -> tuple[AccountQueue, int]:
-        """The account of a follow-up (or a pinned submit), if healthy and with room."""
-        queue = self._service.scheduler.queue_of(channel)
-        if queue is None:
-            if self._definition(channel) is not None:
-                raise JobError(503, f"Account {channel} is disabled")
-            raise JobError(400, f"Channel {channel} is not configured, see account/midjourney")
-        problem = self._health_error(queue)
-        if problem is not None:
-            raise problem
-        limit = self._limit(queue, max_jobs)
-        if not self._has_room(queue, limit):
-            raise self._full([queue], limit)
-        return queue, limit
-
-    def choose(self, channel: str | None, max_jobs: int | None) -> tuple[AccountQueue, int]:
-        """useapi's rule: the named channel, else a random healthy account with room."""
-        if channel:
-            return self._on_account(channel, max_jobs)
-        queues = self._service.scheduler.queues()
-        if not queues:
-            raise JobError(404, "No Midjourney account is configured, see account/midjourney")
-        healthy = [q for q in queues if q.account.state.accepts_work]
-        if not healthy:
-            problems = [p for p in (self._health_error(q) for q in queues) if p is not None]
-            raise min(problems, key=lambda p: {596: 0, 402: 1}.get(p.status, 2))
-        roomy = [q for q in healthy if self._has_room(q, self._limit(q, max_jobs))]
-        if not roomy:
-            raise self._full(healthy, min(self._limit(q, max_jobs) for q in healthy))
-        queue = random.choice(roomy)
-        return queue, self._limit(queue, max_jobs)
-
     def _job_fields(self, verb: str, queue: AccountQueue | None, limit: int | None, reply: Reply,
                     owner: str | None) -> dict[str, Any]:
-        definition = self._definition(queue.account.id) if queue is not None else None
+        definition = self.capacity.definition(queue.account.id) if queue is not None else None
         fields: dict[str, Any] = {VERB: verb, NOTIFY_FORMAT: FORMAT}
         if definition is not None:
             fields.update({MAX_JOBS: limit, DISCORD: mask_token(definition.user_token), SERVER: definition.guild_id})
@@ -207,16 +125,6 @@ class JobDesk:
             fields[OWNER_EXTRA_KEY] = owner
         return fields
 
-    def check_identity(self, queue: AccountQueue, discord: str | None, server: str | None) -> None:
-        """A request that names the token or the server must name the configured account's."""
-        definition = self._definition(queue.account.id)
-        if definition is None:
-            return
-        if discord and discord != definition.user_token:
-            raise JobError(400, f"discord value does not match the account configured for channel {definition.id}")
-        if server and server != definition.guild_id:
-            raise JobError(400, f"server {server} does not match the account configured for channel {definition.id}")
-
     # -- submitting ------------------------------------------------------------------------------------
     async def imagine(self, prompt: str, channel: str | None, reply: Reply, owner: str | None, *,
                       discord: str | None = None, server: str | None = None) -> Answer:
@@ -226,8 +134,8 @@ class JobDesk:
         if problem is not None:
             raise JobError(400, problem.description)
         async with self._lock:
-            queue, limit = self.choose(channel, reply.max_jobs)
-            self.check_identity(queue, discord, server)
+            queue, limit = self.capacity.choose(channel, reply.max_jobs)
+            self.capacity.check_identity(queue, discord, server)
             task = self._service.new_task(TaskAction.IMAGINE, prompt=prompt, prompt_en=prompt,
                                           description=f"/imagine {prompt}",
                                           notify_hook=self._service.notify_hook(reply.url))
@@ -239,7 +147,7 @@ class JobDesk:
 
     async def describe(self, url: str, channel: str | None, reply: Reply, owner: str | None) -> Answer:
         async with self._lock:
-            queue, limit = self.choose(channel, reply.max_jobs)
+            queue, limit = self.capacity.choose(channel, reply.max_jobs)
             fields = {**self._job_fields("describe", queue, limit, reply, owner), "describeUrl": url}
             # owner: principal.owner
             result = await self._submissions.describe(None, url, self._common(queue, reply, fields))
@@ -249,7 +157,7 @@ class JobDesk:
     async def blend(self, images: list[str], dimensions: str, urls: list[str], channel: str | None,
                     reply: Reply, owner: str | None) -> Answer:
         async with self._lock:
-            queue, limit = self.choose(channel, reply.max_jobs)
+            queue, limit = self.capacity.choose(channel, reply.max_jobs)
             fields = {**self._job_fields("blend", queue, limit, reply, owner), "blendUrls": urls,
                       "blendDimensions": dimensions.capitalize()}
             # owner: principal.owner
@@ -280,7 +188,7 @@ class JobDesk:
                 existing = await self._existing_child(parent, label)
                 if existing is not None:
                     return Answer(200, await self.render(existing))
-            queue, limit = self._on_account(parent.account_id or "",
+            queue, limit = self.capacity.on_account(parent.account_id or "",
                                             reply.max_jobs or _int(parent.extra.get(MAX_JOBS)))
             if prompt and parsed is not None and not requires_modal(parsed, queue.account.remix):
                 raise JobError(400, f"Button {label} takes no prompt unless remix mode is on")
@@ -324,7 +232,7 @@ class JobDesk:
         parent = await self.task(jobid, owner)
         queue = self._service.scheduler.queue_of(parent.account_id or "")
         if queue is not None:
-            problem = self._health_error(queue)
+            problem = self.capacity.health_error(queue)
             if problem is not None:
                 raise problem
         async with self._parent_lock(parent.id):
