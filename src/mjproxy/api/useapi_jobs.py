@@ -81,6 +81,8 @@ class JobDesk:
         self._parent_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._actions = Actions(service)
         self.capacity = Capacity(service.scheduler, accounts)
+        self._waiters: dict[str, asyncio.Event] = {}
+        bus.subscribe(self._on_change)  # the desk lives as long as the application
         self._submissions = Submissions(service)
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -316,13 +318,7 @@ class JobDesk:
 
     async def wait_first_answer(self, task_id: str, timeout: float) -> Task:
         """The task once Midjourney has answered (started, finished, failed or queued it), or at the timeout."""
-        changed = asyncio.Event()
-
-        def on_change(event: TaskChanged) -> None:
-            if event.task_id == task_id:
-                changed.set()
-
-        unsubscribe = self._bus.subscribe(on_change)
+        changed = self._waiters[task_id] = asyncio.Event()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
@@ -336,7 +332,13 @@ class JobDesk:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), deadline - loop.time())
         finally:
-            unsubscribe()
+            self._waiters.pop(task_id, None)
+
+    def _on_change(self, event: TaskChanged) -> None:
+        # One bus subscriber for every waiting submit: a dict lookup per task change, not one call per waiter.
+        waiter = self._waiters.get(event.task_id)
+        if waiter is not None:
+            waiter.set()
 
 
 def _int(value: object) -> int | None:
