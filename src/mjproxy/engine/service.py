@@ -286,6 +286,11 @@ class TaskService:
             await self._tracker.mark_followers(task, failed_reason=exc.reason)
             return
         except Exception as exc:
+            if self._tracker.live(task.id) is None:
+                # Cancelled (or timed out) while waiting for its turn on the account: it stopped before the
+                # interaction went out, because the nonce could no longer be assigned to it.
+                log.info("task %s ended before it was sent to Discord: %s", task.id, exc)
+                return
             log.exception("submitting task %s failed unexpectedly", task.id)
             await self._tracker.fail(task.id, f"[Internal Server Error] {type(exc).__name__}: {exc}")
             return
