@@ -54,7 +54,7 @@ async def list_callbacks(request: Request,
 
 
 @router.post("/admin/callbacks/{event_id}/retry", dependencies=[Depends(require_admin)],
-             summary="Send a dead event again, with the dead events after it of the same task, in order")
+             summary="Send a dead event again, with every other dead event of its task, in sequence order")
 async def retry_callback(event_id: str, request: Request) -> dict[str, Any]:
     delivery = delivery_of(request)
     event = await delivery.store.get(event_id)
