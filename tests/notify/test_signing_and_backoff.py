@@ -74,3 +74,37 @@ async def test_events_go_through_the_injected_http_client() -> None:
     finally:
         await client.aclose()
         await db.close()
+
+
+async def test_a_backing_off_event_and_the_ones_behind_it_do_not_make_the_worker_spin() -> None:
+    db = await Database.connect("sqlite+aiosqlite:///:memory:")
+    answers = [500, 204, 204]
+    seen: list[str] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["X-MJProxy-Sequence"])
+        return httpx.Response(answers.pop(0))
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(receiver))
+    store = OutboxStore(db)
+    clock = SystemClock()
+    now = int(clock.now() * 1000)
+    rows = [event_row(event_id=f"e{n}", task_id="T", url="https://hooks.example/x", body="{}",
+                      task_status="IN_PROGRESS", created_at=now, give_up_at=now + 60_000) for n in (1, 2)]
+    await store.write([(INSERT_EVENT, rows)])
+    # The first retry comes 0.4-0.8 s later; meanwhile e2 is due but blocked behind e1.
+    delivery = OutboxDelivery(store, EventBus(), clock, OutboxPolicy(retry_base_seconds=0.8, poll_seconds=5),
+                              client=client)
+    delivery.start()
+    try:
+        for _ in range(500):
+            event = await store.get("e2")
+            if event is not None and event.status == DeliveryStatus.DELIVERED:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await delivery.aclose()
+        await client.aclose()
+        await db.close()
+    assert seen == ["1", "1", "2"]
+    assert delivery.scans < 20, delivery.scans  # a handful of passes, not a busy loop over the blocked event

@@ -109,7 +109,9 @@ async def test_only_the_first_undelivered_event_of_a_task_is_due(db: Database) -
     assert [e.id for e in await store.due(5000, 10, skip_tasks={"A"})] == ["b1"]
     await fail(store, "a1", DeliveryStatus.PENDING, next_at=3000)
     assert [e.id for e in await store.due(2000, 10)] == ["b1"]  # a1 backs off; a2 still waits behind it
-    assert await store.next_due_at() == 1000
+    assert await store.next_due_at() == 1000  # b1
+    assert await store.next_due_at(skip_tasks={"B"}) == 3000  # a1's retry; a2 (due long ago) is blocked
+    assert await store.next_due_at(skip_tasks={"A", "B"}) is None
     await deliver(store, "a1")
     assert sorted(e.id for e in await store.due(2000, 10)) == ["a2", "b1"]
     a1 = await store.get("a1")

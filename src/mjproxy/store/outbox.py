@@ -110,9 +110,16 @@ class OutboxStore:
         events = [OutboxEvent.of(row) for row in rows]
         return [e for e in events if e.task_id not in skip_tasks][:limit]
 
-    async def next_due_at(self) -> int | None:
-        """When the soonest pending event becomes due (epoch ms), or None when nothing is pending."""
-        query = sa.select(sa.func.min(_e.c.next_attempt_at)).where(_e.c.status == DeliveryStatus.PENDING.value)
+    async def next_due_at(self, *, skip_tasks: Collection[str] = ()) -> int | None:
+        """When the soonest event that could be sent becomes due (epoch ms), or None when there is none.
+
+        Events waiting behind an earlier one of their task, and the tasks in ``skip_tasks`` (being sent right
+        now), do not count: their time is decided by the event ahead of them.
+        """
+        query = sa.select(sa.func.min(_e.c.next_attempt_at)).where(
+            _e.c.status == DeliveryStatus.PENDING.value, ~_BLOCKED_BY_UNDELIVERED)
+        if skip_tasks:
+            query = query.where(_e.c.task_id.not_in(list(skip_tasks)))
         async with self._db.read() as conn:
             value = (await conn.execute(query)).scalar()
         return None if value is None else int(value)
