@@ -108,3 +108,23 @@ async def test_a_backing_off_event_and_the_ones_behind_it_do_not_make_the_worker
         await db.close()
     assert seen == ["1", "1", "2"]
     assert delivery.scans < 20, delivery.scans  # a handful of passes, not a busy loop over the blocked event
+
+
+def test_the_verification_snippet_in_the_docs_accepts_our_signatures() -> None:
+    import re
+    import time
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[2] / "docs" / "webhooks.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", docs, re.S)
+    assert snippet is not None
+    namespace: dict[str, object] = {}
+    exec(snippet.group(1).replace('b"the value of webhooks.secret"', 'b"k3y"'), namespace)
+    check = namespace["verify"]
+    assert callable(check)
+    body, now = b'{"id":"1"}', str(int(time.time()))
+    headers = {"X-MJProxy-Timestamp": now, "X-MJProxy-Signature": signature("k3y", now, body)}
+    assert check(headers, body)
+    assert not check(headers, body + b" ")
+    stale = str(int(time.time()) - 3600)
+    assert not check({"X-MJProxy-Timestamp": stale, "X-MJProxy-Signature": signature("k3y", stale, body)}, body)
