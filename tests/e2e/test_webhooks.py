@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 from mjproxy.emulator import Emulator
-from tests.e2e.harness import HookCall, HookReceiver, Proxy, proxy_settings, running_proxy, start_proxy
+from tests.e2e.harness import (
+    HookCall,
+    HookReceiver,
+    Proxy,
+    account_entry,
+    proxy_settings,
+    running_proxy,
+    start_proxy,
+)
 
 SECRET = "test-webhook-secret"
 # Quick retries so that the tests run in seconds; the delays are still real, growing backoff delays.
@@ -198,3 +207,30 @@ async def test_unsigned_without_a_secret_and_callback_routes_need_credentials(
     assert [c.sequence for c in calls] == list(range(1, len(events) + 1))
     assert all(c.signature is None and c.timestamp and c.event_id for c in calls)
     assert json.loads(calls[-1].raw)["status"] == "SUCCESS"
+
+
+async def test_a_task_failed_at_start_up_still_gets_its_callback(emulator: Emulator, tmp_path: Path) -> None:
+    receiver = HookReceiver(secret=SECRET)
+    await receiver.start()
+    emulator.config.job_duration_s = 30
+    try:
+        proxy = await start_proxy(proxy_settings(emulator, tmp_path, webhooks={"secret": SECRET}))
+        try:
+            task_id = (await proxy.imagine("an orphaned job", notifyHook=receiver.url))["result"]
+            await proxy.wait_for(task_id, statuses=("IN_PROGRESS",))
+        finally:
+            await proxy.stop()
+        # Restarted without the account that ran the task (an operator removed it while mjproxy was down):
+        # recovery fails the task, and says so to the hook.
+        with sqlite3.connect(tmp_path / "mjproxy.db") as db:
+            db.execute("DELETE FROM accounts")
+        other = emulator.add_account("other")
+        settings = proxy_settings(emulator, tmp_path, accounts=[account_entry(other)], webhooks={"secret": SECRET})
+        async with running_proxy(settings) as restarted:
+            events = await wait_events(restarted, task_id, status="delivered")
+    finally:
+        await receiver.stop()
+    calls = receiver.accepted(task_id)
+    assert_in_order(calls, len(events))
+    assert calls[-1].body["status"] == "FAILURE"
+    assert "no longer configured" in calls[-1].body["failReason"]

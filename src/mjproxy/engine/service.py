@@ -342,8 +342,5 @@ class TaskService:
         return recovered
 
     async def _fail_stored(self, task: Task, reason: str) -> None:
-        task.status = TaskStatus.FAILURE
-        task.fail_reason = reason
-        task.progress = ""
-        task.finish_time = now_ms(self._clock)
-        await self._repo.update(task)
+        # Through the tracker, so the failure is announced and its callback queued like any other change.
+        await self._tracker.fail_stored(task, reason)

@@ -201,6 +201,11 @@ class Tracker:
         task.finish_time = now_ms(self._clock)
         await self._commit(task)
 
+    async def fail_stored(self, task: Task, reason: str) -> None:
+        """Fail a stored task that cannot be resumed (after a restart), announcing it like any other change."""
+        self._finish_failed(task, reason, None)
+        await self._commit(task)
+
     async def settle(self) -> None:
         """Wait until every change queued so far is stored (and announced)."""
         await self._committer.flush()
