@@ -89,8 +89,10 @@ async def test_a_slow_receiver_for_one_task_does_not_hold_up_the_others(
         emulator: Emulator, tmp_path: Path) -> None:
     receiver = HookReceiver(secret=SECRET, hold_prompts={"snail"})
     await receiver.start()
+    # A generous request timeout: the held call must not time out (and be retried) however slow the machine.
+    settings = proxy_settings(emulator, tmp_path, webhooks={"secret": SECRET}, server={"notify_timeout_seconds": 120})
     try:
-        async with running_proxy(proxy_settings(emulator, tmp_path, webhooks={"secret": SECRET})) as proxy:
+        async with running_proxy(settings) as proxy:
             slow_id = (await proxy.imagine("a slow snail", notifyHook=receiver.url))["result"]
             fast_id = (await proxy.imagine("a fast hare", notifyHook=receiver.url))["result"]
             fast_events = await wait_events(proxy, fast_id, status="delivered")
@@ -157,7 +159,8 @@ async def test_callbacks_die_after_the_max_age_and_an_admin_can_retry_them(
         emulator: Emulator, tmp_path: Path) -> None:
     receiver = HookReceiver(secret=SECRET, down=True)
     await receiver.start()
-    hooks = {**FAST_RETRIES, "max_age_seconds": 0.6}
+    hooks = {**FAST_RETRIES, "max_age_seconds": 0.3}
+    emulator.config.job_duration_s = 1.5  # progress keeps coming after the first callback died
     try:
         async with running_proxy(proxy_settings(emulator, tmp_path, webhooks=hooks)) as proxy:
             task_id = (await proxy.imagine("a lost letter", notifyHook=receiver.url))["result"]

@@ -108,6 +108,7 @@ class OutboxDelivery:
         self._loop_job: asyncio.Task[None] | None = None
         self._unsubscribe = bus.subscribe(self._on_change)
         self._last_prune_ms = 0
+        self._last_cascade_ms = 0
         self.delivered = 0
         self.failed = 0
         self.scans = 0  # passes over the outbox (tests check the worker does not spin)
@@ -166,11 +167,13 @@ class OutboxDelivery:
 
     async def _housekeeping(self) -> None:
         now = now_ms(self._clock)
-        if now - self._last_prune_ms < 60_000:
-            return
-        self._last_prune_ms = now
-        await self._store.cascade_dead()
-        await self._store.prune_delivered(now - int(self._policy.keep_delivered_seconds * 1000))
+        if now - self._last_cascade_ms >= self._policy.poll_seconds * 1000:
+            # A change that arrives after its task's stream died waits behind the dead event: let it join it.
+            self._last_cascade_ms = now
+            await self._store.cascade_dead()
+        if now - self._last_prune_ms >= 3_600_000:
+            self._last_prune_ms = now
+            await self._store.prune_delivered(now - int(self._policy.keep_delivered_seconds * 1000))
 
     async def _deliver(self, event: OutboxEvent) -> None:
         try:
