@@ -9,7 +9,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mjproxy.api.auth import Authenticator, Principal
+from mjproxy.config import Settings
 from mjproxy.emulator import Emulator
+from mjproxy.store.codec import OWNER_EXTRA_KEY
 from tests.e2e.harness import (
     HookCall,
     HookReceiver,
@@ -237,3 +240,43 @@ async def test_a_task_failed_at_start_up_still_gets_its_callback(emulator: Emula
     assert_in_order(calls, len(events))
     assert calls[-1].body["status"] == "FAILURE"
     assert "no longer configured" in calls[-1].body["failReason"]
+
+
+class _TwoKeys(Authenticator):
+    """Two user keys, as API keys (issue 5, security) will provide them; "boss" is the admin."""
+
+    async def authenticate(self, credential: str) -> Principal | None:
+        return {"key-a": Principal("user", "a"), "key-b": Principal("user", "b"),
+                "boss": Principal("admin")}.get(credential)
+
+
+async def test_a_user_key_sees_and_cancels_only_its_own_tasks(
+        emulator: Emulator, tmp_path: Path, hooks: HookReceiver) -> None:
+    emulator.config.job_duration_s = 30
+    async with running_proxy(proxy_settings(emulator, tmp_path)) as proxy:
+        task_id = (await proxy.imagine("a private matter", notifyHook=hooks.url))["result"]
+        await proxy.wait_for(task_id, statuses=("SUBMITTED", "IN_PROGRESS"))
+        repo = proxy.runtime.service.repo
+        stored = await repo.get(task_id)
+        assert stored is not None
+        live = proxy.runtime.tracker.live(task_id)
+        assert live is not None
+        # What submitting with key-a will stamp; on the live task too, so its next change keeps it.
+        live.extra[OWNER_EXTRA_KEY] = stored.extra[OWNER_EXTRA_KEY] = "a"
+        await repo.update(stored)
+        proxy.server.config.app.state.authenticator = _TwoKeys(Settings().server)
+
+        def as_key(key: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {key}"}
+
+        other = await proxy.client.get(f"/mj/task/{task_id}/callbacks", headers=as_key("key-b"))
+        assert other.status_code == 404
+        refused = await proxy.client.post(f"/mj/task/{task_id}/cancel", headers=as_key("key-b"))
+        assert refused.status_code == 404 and refused.json()["code"] == 3
+        assert (await proxy.client.get("/mj/admin/callbacks", headers=as_key("key-a"))).status_code == 401
+        own = await proxy.client.get(f"/mj/task/{task_id}/callbacks", headers=as_key("key-a"))
+        assert own.status_code == 200 and own.json() and own.json()[0]["taskStatus"] == "SUBMITTED"
+        cancelled = await proxy.client.post(f"/mj/task/{task_id}/cancel", headers=as_key("key-a"))
+        assert cancelled.json()["code"] == 1
+        admin = await proxy.client.get(f"/mj/task/{task_id}/callbacks", headers=as_key("boss"))
+        assert admin.status_code == 200 and admin.json()[-1]["taskStatus"] == "CANCEL"
