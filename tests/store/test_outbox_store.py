@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
 from mjproxy.domain.task import Task, TaskAction, TaskStatus
 from mjproxy.engine.commits import GroupCommitter
 from mjproxy.engine.events import EventBus, TaskChanged
 from mjproxy.notify.outbox import OutboxJournal, OutboxPolicy
-from mjproxy.store import Database, SqlTaskRepository
+from mjproxy.store import LATEST_VERSION, Database, SqlTaskRepository
 from mjproxy.store.outbox import INSERT_EVENT, DeliveryStatus, OutboxStore, event_row
-from mjproxy.store.schema import tasks, webhook_events
+from mjproxy.store.schema import schema_version, tasks, webhook_events
 
 from .factories import FakeClock
 
@@ -150,3 +152,30 @@ async def test_pruning_keeps_the_newest_event_so_sequences_keep_counting(db: Dat
     assert await store.prune_delivered(before_ms=200) == 1
     await add(store, "A", "a3", at=300)
     assert [(e.id, e.sequence) for e in await store.for_task("A")] == [("a2", 2), ("a3", 3)]
+
+
+async def test_the_migrated_outbox_table_matches_a_fresh_one(db_url: str, tmp_path: Path) -> None:
+    def shape(conn: sa.Connection) -> tuple[list[tuple[str, str, bool]], list[tuple[str, tuple[str, ...], bool]]]:
+        inspector = sa.inspect(conn)
+        columns = [(c["name"], str(c["type"]), bool(c["nullable"])) for c in inspector.get_columns("webhook_events")]
+        indexes = sorted((str(i["name"]), tuple(str(c) for c in i["column_names"]), bool(i["unique"]))
+                         for i in inspector.get_indexes("webhook_events"))
+        return columns, indexes
+
+    fresh = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    async with fresh.engine.connect() as conn:
+        expected = await conn.run_sync(shape)
+    await fresh.close()
+
+    old = await Database.connect(db_url)  # then taken back to version 2: no outbox yet
+    async with old.write() as conn:
+        await conn.exec_driver_sql("DROP TABLE webhook_events")
+        await conn.execute(sa.delete(schema_version).where(schema_version.c.version > 2))
+    await old.close()
+    migrated = await Database.connect(db_url)
+    try:
+        assert migrated.schema_version == LATEST_VERSION
+        async with migrated.engine.connect() as conn:
+            assert await conn.run_sync(shape) == expected
+    finally:
+        await migrated.close()
