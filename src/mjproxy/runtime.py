@@ -109,12 +109,7 @@ class Runtime:
                                   snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect)
 
         manager = AccountManager(AccountRepository(self._db, clock=self.clock), scheduler, runtime_for, self.clock)
-        hooks = self.settings.webhooks
-        policy = OutboxPolicy(secret=hooks.secret, max_age_seconds=hooks.max_age_seconds,
-                              retry_base_seconds=hooks.retry_base_seconds, retry_max_seconds=hooks.retry_max_seconds,
-                              concurrency=hooks.concurrency, poll_seconds=hooks.poll_seconds,
-                              keep_delivered_seconds=hooks.keep_delivered_days * 86_400)
-        outbox = OutboxStore(self._db)
+        policy, outbox = OutboxPolicy.of(self.settings.webhooks), OutboxStore(self._db)
         self._committer = GroupCommitter(repo, self.bus, journal=OutboxJournal(outbox, self.clock, policy))
         self._committer.start()
         tracker = Tracker(self._committer, self.clock, on_finished=scheduler.release,

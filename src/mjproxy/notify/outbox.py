@@ -18,7 +18,7 @@ import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -28,6 +28,9 @@ from ..store.outbox import INSERT_EVENT, DeliveryStatus, OutboxEvent, OutboxStor
 from ..store.repository import SideWrite
 from .formats import render_callback
 from .signing import EVENT_ID_HEADER, SEQUENCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+
+if TYPE_CHECKING:
+    from ..config import WebhookSettings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,13 @@ class OutboxPolicy:
     concurrency: int = 16
     poll_seconds: float = 5.0
     keep_delivered_seconds: float = 7 * 24 * 3600
+
+    @classmethod
+    def of(cls, settings: WebhookSettings) -> OutboxPolicy:
+        return cls(secret=settings.secret, max_age_seconds=settings.max_age_seconds,
+                   retry_base_seconds=settings.retry_base_seconds, retry_max_seconds=settings.retry_max_seconds,
+                   concurrency=settings.concurrency, poll_seconds=settings.poll_seconds,
+                   keep_delivered_seconds=settings.keep_delivered_days * 86_400)
 
     def backoff_seconds(self, attempts: int, rand: Callable[[], float] = random.random) -> float:
         """Delay before the next try after ``attempts`` failures: doubling, capped, with "equal jitter" (half
