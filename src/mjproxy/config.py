@@ -132,6 +132,18 @@ class LoggingSettings(_Section):
     level: str = "INFO"
 
 
+class WebhookSettings(_Section):
+    """The durable callback outbox (docs/webhooks.md). The request timeout is server.notify_timeout_seconds."""
+
+    secret: str = ""  # HMAC-SHA256 key of X-MJProxy-Signature; empty: callbacks are sent unsigned
+    max_age_seconds: float = Field(24 * 3600, gt=0)  # retry an event this long, then mark it dead
+    retry_base_seconds: float = Field(5.0, gt=0)  # first retry after ~this, doubling each time
+    retry_max_seconds: float = Field(3600.0, gt=0)  # ceiling of one backoff step
+    concurrency: int = Field(16, ge=1, le=1000)  # tasks whose callbacks are sent at the same time
+    poll_seconds: float = Field(5.0, gt=0)  # safety net: re-scan the outbox at least this often
+    keep_delivered_days: float = Field(7.0, gt=0)  # delivered events stay visible through the API this long
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MJPROXY_", env_nested_delimiter="__", extra="forbid")
 
@@ -143,6 +155,7 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     useapi: UseapiSettings = Field(default_factory=UseapiSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @model_validator(mode="after")
     def _unique_channels(self) -> Settings:

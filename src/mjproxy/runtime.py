@@ -23,9 +23,10 @@ from .engine.timeouts import TimeoutSweeper
 from .engine.tracker import Tracker
 from .midjourney.account import AccountRuntime, AccountSpec, DiscordEndpoints
 from .midjourney.events import AccountEvent
-from .notify.webhook import WebhookNotifier
+from .notify.outbox import OutboxDelivery, OutboxJournal, OutboxPolicy
 from .store.accounts import AccountRepository
 from .store.database import Database
+from .store.outbox import OutboxStore
 from .store.repository import SqlTaskRepository
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class Runtime:
         self._tracker: Tracker | None = None
         self._scheduler: Scheduler | None = None
         self._sweeper: TimeoutSweeper | None = None
-        self._notifier: WebhookNotifier | None = None
+        self._notifier: OutboxDelivery | None = None
         self._committer: GroupCommitter | None = None
         self._background: set[asyncio.Task[None]] = set()
 
@@ -74,6 +75,13 @@ class Runtime:
         if self._tracker is None:
             raise RuntimeError("the runtime is not started")
         return self._tracker
+
+    @property
+    def webhooks(self) -> OutboxDelivery:
+        """The callback outbox's delivery worker (the API shows and retries its events)."""
+        if self._notifier is None:
+            raise RuntimeError("the runtime is not started")
+        return self._notifier
 
     @property
     def sandbox(self) -> bool:
@@ -101,7 +109,8 @@ class Runtime:
                                   snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect)
 
         manager = AccountManager(AccountRepository(self._db, clock=self.clock), scheduler, runtime_for, self.clock)
-        self._committer = GroupCommitter(repo, self.bus)
+        policy, outbox = OutboxPolicy.of(self.settings.webhooks), OutboxStore(self._db)
+        self._committer = GroupCommitter(repo, self.bus, journal=OutboxJournal(outbox, self.clock, policy))
         self._committer.start()
         tracker = Tracker(self._committer, self.clock, on_finished=scheduler.release,
                           rewrite_url=make_url_rewriter(discord.cdn_base), on_account_notice=manager.on_notice)
@@ -113,7 +122,10 @@ class Runtime:
                                     uploads_dir=Path(self.settings.storage.data_dir) / "uploads")
         manager.bind_engine(fail_task=self._service.fail_task, move_task=self._service.move_task)
         self.bus.subscribe(self._discard_finished_uploads)
-        self._notifier = WebhookNotifier(self.bus, timeout_seconds=self.settings.server.notify_timeout_seconds)
+        # The SSRF-guarded HTTP client (issue 5, security) is passed here as client=.
+        self._notifier = OutboxDelivery(outbox, self.bus, self.clock, policy,
+                                        timeout_seconds=self.settings.server.notify_timeout_seconds)
+        self._notifier.start()
         await manager.load([definition_from_settings(a) for a in account_settings], ephemeral=self.sandbox)
         recovered = await self._service.recover(self._account_port)
         if recovered:

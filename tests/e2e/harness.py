@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -144,18 +145,78 @@ async def start_proxy(settings: Settings, *, wait_ready: bool = True,
     return proxy
 
 
+@dataclass(frozen=True)
+class HookCall:
+    """One POST the receiver got, with the outbox's headers and whether its signature checks out."""
+
+    body: dict[str, Any]
+    raw: bytes
+    sequence: int | None
+    event_id: str | None
+    timestamp: str | None
+    signature: str | None
+    signature_valid: bool | None  # None: the receiver has no secret to check with
+    answered: int
+
+    @property
+    def task_id(self) -> str:
+        return str(self.body.get("id"))
+
+
 @dataclass
 class HookReceiver:
-    """A real HTTP server on loopback that records every notify-hook body it receives."""
+    """A real HTTP server on loopback that records every notify-hook call it receives.
 
+    ``bodies`` holds the accepted bodies (as before); ``calls`` every request with its outbox headers. Set
+    ``secret`` to check signatures, ``fail_next`` to refuse that many requests (with ``fail_status``), or
+    ``down`` to refuse all of them until it is cleared.
+    """
+
+    secret: str = ""
+    fail_next: int = 0
+    fail_status: int = 500
+    down: bool = False
+    # Calls for tasks whose prompt contains one of these words wait until release() is called.
+    hold_prompts: set[str] = field(default_factory=set)
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[HookCall] = field(default_factory=list)
     url: str = ""
     _server: uvicorn.Server | None = None
     _job: asyncio.Task[None] | None = None
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: int = 0  # calls being held right now
+
+    def release(self) -> None:
+        self.hold_prompts.clear()
+        self._released.set()
 
     async def start(self) -> None:
         async def receive(request: Request) -> Response:
-            self.bodies.append(await request.json())
+            from mjproxy.notify import signing
+
+            raw = await request.body()
+            prompt = str(json.loads(raw).get("prompt") or "")
+            if any(word in prompt for word in self.hold_prompts):
+                self.waiting += 1
+                await self._released.wait()
+                self.waiting -= 1
+            headers = request.headers
+            sequence = headers.get(signing.SEQUENCE_HEADER)
+            timestamp = headers.get(signing.TIMESTAMP_HEADER)
+            signature = headers.get(signing.SIGNATURE_HEADER)
+            valid = None
+            if self.secret:
+                valid = bool(signature and timestamp and signing.verify(self.secret, timestamp, raw, signature))
+            refuse = self.down or self.fail_next > 0
+            if self.fail_next > 0:
+                self.fail_next -= 1
+            answered = (503 if self.down else self.fail_status) if refuse else 204
+            body = json.loads(raw)
+            self.calls.append(HookCall(body, raw, int(sequence) if sequence else None,
+                                       headers.get(signing.EVENT_ID_HEADER), timestamp, signature, valid, answered))
+            if refuse:
+                return Response("receiver unavailable", status_code=answered)
+            self.bodies.append(body)
             return Response(status_code=204)
 
         app = Starlette(routes=[Route("/hook", receive, methods=["POST"])])
@@ -164,6 +225,20 @@ class HookReceiver:
 
     def for_task(self, task_id: str) -> list[dict[str, Any]]:
         return [b for b in self.bodies if b["id"] == task_id]
+
+    def accepted(self, task_id: str) -> list[HookCall]:
+        return [c for c in self.calls if c.task_id == task_id and c.answered < 300]
+
+    def refused(self, task_id: str) -> list[HookCall]:
+        return [c for c in self.calls if c.task_id == task_id and c.answered >= 300]
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 30.0, what: str = "callbacks") -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                seen = [(c.task_id, c.sequence, c.answered) for c in self.calls]
+                raise AssertionError(f"{what} not received after {timeout}s; calls so far: {seen}")
+            await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
         if self._server is not None and self._job is not None:

@@ -169,7 +169,8 @@ async def _make_v1_database(url: str) -> None:
     db = await Database.connect(url)
     try:
         async with db.write() as conn:
-            await conn.exec_driver_sql("DROP TABLE accounts")
+            for later in ("accounts", "webhook_events"):  # every table a later version added
+                await conn.exec_driver_sql(f"DROP TABLE {later}")
             await conn.execute(sa.delete(schema_version))
             await conn.execute(sa.insert(schema_version).values(version=1, applied_at=0, description="v1"))
             await conn.execute(sa.insert(tasks).values(task_to_row(full_task())))

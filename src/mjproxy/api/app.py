@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from . import admin, mj
+from . import admin, callbacks, cancel, mj
 from .auth import Authenticator
 from .errors import ApiError
 from .health import router as health_router
@@ -103,6 +103,8 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     for prefix in mj.SPEED_PREFIXES:
         app.include_router(mj.router, prefix=f"{prefix}/mj", include_in_schema=False)
     app.include_router(admin.router, prefix="/mj")  # account administration; no speed prefixes
+    app.include_router(cancel.router, prefix="/mj")
+    app.include_router(callbacks.router, prefix="/mj")
     app.include_router(health_router)
     app.include_router(useapi_router, prefix="/v2")  # the useapi.net jobs dialect (docs/useapi.md)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)

@@ -11,18 +11,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from typing import Protocol
 
 from ..domain.task import Task
-from ..store.repository import TaskRepository
+from ..store.repository import SideWrite, TaskRepository
 from .events import EventBus, TaskChanged
 
 log = logging.getLogger(__name__)
 
 
+class ChangeJournal(Protocol):
+    """Records that must be stored together with the changes they describe (the callback outbox)."""
+
+    def writes_for(self, events: Sequence[TaskChanged]) -> list[SideWrite]:
+        """Statements to commit in the same transaction as these changes."""
+
+    async def record(self, events: Sequence[TaskChanged]) -> None:
+        """Store them on their own (after a change that had to be written alone), before it is announced."""
+
+
 class GroupCommitter:
-    def __init__(self, repo: TaskRepository, bus: EventBus) -> None:
+    def __init__(self, repo: TaskRepository, bus: EventBus, *, journal: ChangeJournal | None = None) -> None:
         self._repo = repo
         self._bus = bus
+        self._journal = journal
         self._pending: list[tuple[Task, TaskChanged, asyncio.Future[None]]] = []
         self._inserts: list[tuple[Task, asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
@@ -81,7 +94,8 @@ class GroupCommitter:
             for task, _, _ in batch:
                 latest[task.id] = task  # one write per task per batch: its newest state
             try:
-                await self._repo.update_many(list(latest.values()))
+                writes = self._journal.writes_for([event for _, event, _ in batch]) if self._journal else []
+                await self._repo.update_many(list(latest.values()), with_writes=writes)
             except Exception:
                 log.exception("batched write of %d task(s) failed; retrying them one by one", len(latest))
                 await self._write_one_by_one(batch)
@@ -120,6 +134,11 @@ class GroupCommitter:
             except Exception as exc:
                 failed.add(task.id)
                 log.error("could not store task %s: %s", task.id, exc)
+        if self._journal is not None:
+            try:
+                await self._journal.record([event for task, event, _ in batch if task.id not in failed])
+            except Exception:
+                log.exception("could not record the journal of %d stored task change(s)", len(batch))
         for task, event, future in batch:
             if task.id in failed:
                 if not future.done():

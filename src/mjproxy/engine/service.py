@@ -286,6 +286,11 @@ class TaskService:
             await self._tracker.mark_followers(task, failed_reason=exc.reason)
             return
         except Exception as exc:
+            if self._tracker.live(task.id) is None:
+                # Cancelled (or timed out) while waiting for its turn on the account: it stopped before the
+                # interaction went out, because the nonce could no longer be assigned to it.
+                log.info("task %s ended before it was sent to Discord: %s", task.id, exc)
+                return
             log.exception("submitting task %s failed unexpectedly", task.id)
             await self._tracker.fail(task.id, f"[Internal Server Error] {type(exc).__name__}: {exc}")
             return
@@ -337,8 +342,5 @@ class TaskService:
         return recovered
 
     async def _fail_stored(self, task: Task, reason: str) -> None:
-        task.status = TaskStatus.FAILURE
-        task.fail_reason = reason
-        task.progress = ""
-        task.finish_time = now_ms(self._clock)
-        await self._repo.update(task)
+        # Through the tracker, so the failure is announced and its callback queued like any other change.
+        await self._tracker.fail_stored(task, reason)

@@ -194,6 +194,22 @@ class Tracker:
         await self._commit(task)
         return True
 
+    async def cancel_stored(self, task: Task, reason: str = "cancelled by the client") -> None:
+        """Cancel a task that is stored but not live (a MODAL task waiting for its confirmation)."""
+        transition(task, TaskStatus.CANCEL)
+        task.fail_reason = reason
+        task.finish_time = now_ms(self._clock)
+        await self._commit(task)
+
+    async def fail_stored(self, task: Task, reason: str) -> None:
+        """Fail a stored task that cannot be resumed (after a restart), announcing it like any other change."""
+        self._finish_failed(task, reason, None)
+        await self._commit(task)
+
+    async def settle(self) -> None:
+        """Wait until every change queued so far is stored (and announced)."""
+        await self._committer.flush()
+
     def _finish_succeeded(self, task: Task) -> None:
         if task.status == TaskStatus.NOT_START:  # the result can beat Discord's 204 to us
             transition(task, TaskStatus.SUBMITTED)

@@ -11,7 +11,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -215,10 +215,16 @@ class ThreadWriter:
         return compiled.string, params
 
     def executemany(self, sql: str, params: list[list[Any]]) -> None:
+        self.execute_batches([(sql, params)])
+
+    def execute_batches(self, batches: Sequence[tuple[str, list[list[Any]]]]) -> None:
+        """Several executemany calls in one transaction: all of them are stored, or none."""
         with self._conn.use() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(sql, params)
+                for sql, params in batches:
+                    if params:
+                        conn.executemany(sql, params)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -362,6 +368,21 @@ class Database:
             return
         async with self.write() as conn:
             await conn.execute(statement, rows)
+
+    async def execute_batches(self, batches: Sequence[tuple[UpdateBase, list[dict[str, Any]]]]) -> None:
+        """``execute_many`` for several statements in one transaction: a task change and the rows that must
+        never exist without it (the callback outbox) are stored together or not at all."""
+        batches = [(statement, rows) for statement, rows in batches if rows]
+        if self._thread_writer is not None:
+            writer = self._thread_writer
+            prepared = [writer.prepare(statement, rows) for statement, rows in batches]
+            assert self._write_lock is not None
+            async with self._write_lock:
+                await asyncio.to_thread(writer.execute_batches, prepared)
+            return
+        async with self.write() as conn:
+            for statement, rows in batches:
+                await conn.execute(statement, rows)
 
     async def close(self) -> None:
         if self._thread_writer is not None:

@@ -52,9 +52,40 @@ def _create_accounts_v2(conn: Connection) -> None:
     ).create(conn)
 
 
+def _create_webhook_events_v4(conn: Connection) -> None:
+    # Frozen like _create_accounts_v2: the outbox table exactly as version 4 defined it.
+    frozen = sa.MetaData(naming_convention=schema.metadata.naming_convention)
+    table = sa.Table(
+        "webhook_events",
+        frozen,
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("task_id", sa.String(32), nullable=False),
+        sa.Column("sequence", sa.Integer, nullable=False),
+        sa.Column("url", sa.Text, nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("task_status", sa.String(16), nullable=False, server_default=""),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
+        sa.Column("give_up_at", sa.BigInteger, nullable=False),
+        sa.Column("last_attempt_at", sa.BigInteger),
+        sa.Column("delivered_at", sa.BigInteger),
+        sa.Column("last_http_status", sa.Integer),
+        sa.Column("last_error", sa.Text),
+    )
+    sa.Index(None, table.c.task_id, table.c.sequence, unique=True)
+    sa.Index(None, table.c.status, table.c.next_attempt_at)
+    table.create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "tasks and schema_version", (_create_all,)),
     Migration(2, "accounts", (_create_accounts_v2,)),
+    # Placeholder so that 4 follows without a gap on this branch; issue5-security's migration 3 replaces it
+    # at merge (the lead renumbers).
+    Migration(3, "reserved (no-op on this branch)", ()),
+    Migration(4, "webhook outbox", (_create_webhook_events_v4,)),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import UpdateBase
 
 from mjproxy.domain.clock import Clock, SystemClock, now_ms
 from mjproxy.domain.task import Task, TaskStatus
@@ -21,6 +22,9 @@ from mjproxy.store.schema import tasks
 OPEN_STATUSES: frozenset[TaskStatus] = frozenset(
     {TaskStatus.NOT_START, TaskStatus.MODAL, TaskStatus.SUBMITTED, TaskStatus.IN_PROGRESS}
 )
+
+# A statement and its parameter rows, written in the same transaction as a batch of task updates.
+SideWrite = tuple[UpdateBase, list[dict[str, Any]]]
 
 
 class TaskRepository(Protocol):
@@ -40,8 +44,12 @@ class TaskRepository(Protocol):
         nonce belongs to another task.
         """
 
-    async def update_many(self, batch: Sequence[Task]) -> None:
-        """``update`` for several tasks in one transaction; missing rows are skipped."""
+    async def update_many(self, batch: Sequence[Task], *, with_writes: Sequence[SideWrite] = ()) -> None:
+        """``update`` for several tasks in one transaction; missing rows are skipped.
+
+        ``with_writes`` are further statements (with their rows) committed in the same transaction, for
+        records that must exist exactly when the change does (the callback outbox).
+        """
 
     async def get(self, task_id: str) -> Task | None:
         """The task with this id, or None."""
@@ -145,10 +153,12 @@ class SqlTaskRepository:
             task.version = version - 1
             raise TaskNotFound(task.id)
 
-    async def update_many(self, batch: Sequence[Task]) -> None:
+    async def update_many(self, batch: Sequence[Task], *, with_writes: Sequence[SideWrite] = ()) -> None:
         """Write several tasks in one transaction ("group commit"): one round trip for a whole burst
         of progress updates. Rows that no longer exist are skipped; a conflict fails the whole batch."""
         if not batch:
+            if with_writes:
+                await self._db.execute_batches(with_writes)
             return
         now = now_ms(self._clock)
         rows = []
@@ -158,7 +168,10 @@ class SqlTaskRepository:
             row["task_id"] = row.pop("id")
             rows.append(row)
         try:
-            await self._db.execute_many(_UPDATE, rows)
+            if with_writes:
+                await self._db.execute_batches([(_UPDATE, rows), *with_writes])
+            else:
+                await self._db.execute_many(_UPDATE, rows)
         except BaseException:
             for task in batch:
                 task.version -= 1

@@ -85,3 +85,28 @@ accounts = sa.Table(
     # user token in clear text for now (see store/accounts.py).
     sa.Column("data", sa.Text, nullable=False),
 )
+
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    # The durable callback outbox (notify/outbox.py). A row is written in the same transaction as the task
+    # change it reports, so a change that was stored can never lose its callback.
+    sa.Column("id", sa.String(40), primary_key=True),  # the event id: stable across retries
+    sa.Column("task_id", sa.String(32), nullable=False),
+    sa.Column("sequence", sa.Integer, nullable=False),  # 1, 2, 3… per task, in the order of the changes
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the exact bytes POSTed (and signed), rendered once
+    sa.Column("task_status", sa.String(16), nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # epoch ms
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False),  # epoch ms
+    sa.Column("give_up_at", sa.BigInteger, nullable=False),  # epoch ms: dead once a retry would start later
+    sa.Column("last_attempt_at", sa.BigInteger),
+    sa.Column("delivered_at", sa.BigInteger),
+    sa.Column("last_http_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Index(None, "task_id", "sequence", unique=True),
+    # The delivery worker's scan: due pending events, soonest first.
+    sa.Index(None, "status", "next_attempt_at"),
+)
