@@ -122,6 +122,49 @@ class LoggingSettings(_Section):
     level: str = "INFO"
 
 
+class SecuritySettings(_Section):
+    """API-key caching, Discord tokens at rest, and the guard on server-side fetches (docs/security.md)."""
+
+    # A Fernet key (``mjproxy keys gen-encryption-key``); when set, Discord tokens are stored encrypted.
+    encryption_key: str = ""
+    # Networks (CIDR) and host names that server-side fetches may reach although they are private.
+    fetch_allow: list[str] = Field(default_factory=list)
+    fetch_timeout_seconds: float = Field(10.0, gt=0)
+    fetch_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
+    # How long another process's key revocation (the CLI) may take to reach this server.
+    key_cache_seconds: float = Field(5.0, gt=0)
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            from cryptography.fernet import Fernet
+
+            try:
+                Fernet(value.encode())
+            except ValueError:
+                raise ValueError("must be a Fernet key (32 url-safe base64-encoded bytes); "
+                                 "create one with `mjproxy keys gen-encryption-key`") from None
+        return value
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def _allow_entries(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            if "/" in entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not a network in CIDR form") from None
+            elif not entry.strip():
+                raise ValueError("entries must not be empty")
+        return [entry.strip() for entry in value]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MJPROXY_", env_nested_delimiter="__", extra="forbid")
 
@@ -132,6 +175,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     @model_validator(mode="after")
     def _unique_channels(self) -> Settings:
@@ -205,3 +249,4 @@ def _describe(exc: ValidationError) -> str:
         message = error["msg"].removeprefix("Value error, ")
         problems.append(f"{key}: {message}")
     return "invalid configuration: " + "; ".join(problems)
+

@@ -16,6 +16,7 @@ from .domain.task import Task
 from .engine.accounts import AccountManager, definition_from_settings
 from .engine.commits import GroupCommitter
 from .engine.events import EventBus, TaskChanged
+from .engine.keys import KeyRing
 from .engine.ports import AccountPort
 from .engine.scheduler import Scheduler
 from .engine.service import EngineLimits, TaskService
@@ -23,10 +24,14 @@ from .engine.timeouts import TimeoutSweeper
 from .engine.tracker import Tracker
 from .midjourney.account import AccountRuntime, AccountSpec, DiscordEndpoints
 from .midjourney.events import AccountEvent
+from .net.guard import FetchPolicy, check_url, policy_from_settings
 from .notify.webhook import WebhookNotifier
 from .store.accounts import AccountRepository
+from .store.api_keys import ApiKeyRepository
 from .store.database import Database
+from .store.errors import TokenKeyError
 from .store.repository import SqlTaskRepository
+from .store.secrets import cipher_of
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -62,6 +67,8 @@ class Runtime:
         self._notifier: WebhookNotifier | None = None
         self._committer: GroupCommitter | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self.keys: KeyRing | None = None
+        self.fetch_policy: FetchPolicy = policy_from_settings(settings.security)
 
     @property
     def service(self) -> TaskService:
@@ -100,7 +107,21 @@ class Runtime:
             return AccountRuntime(_spec(definition), endpoints, sink=self._dispatch, clock=self.clock,
                                   snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect)
 
-        manager = AccountManager(AccountRepository(self._db, clock=self.clock), scheduler, runtime_for, self.clock)
+        cipher = cipher_of(self.settings.security.encryption_key)
+        account_repo = AccountRepository(self._db, clock=self.clock, cipher=cipher)
+        try:
+            encrypted = await account_repo.secure_tokens()
+        except TokenKeyError as exc:
+            log.critical("cannot start: %s", exc)
+            await self._db.close()
+            self._db = None
+            raise
+        if encrypted:
+            log.info("encrypted the Discord token of %d stored account(s) with security.encryption_key", encrypted)
+        self.keys = KeyRing(ApiKeyRepository(self._db, clock=self.clock),
+                            refresh_seconds=self.settings.security.key_cache_seconds, clock=self.clock)
+        await self.keys.load()
+        manager = AccountManager(account_repo, scheduler, runtime_for, self.clock)
         self._committer = GroupCommitter(repo, self.bus)
         self._committer.start()
         tracker = Tracker(self._committer, self.clock, on_finished=scheduler.release,
@@ -110,10 +131,13 @@ class Runtime:
                               default_notify_hook=self.settings.server.notify_hook or None)
         self._scheduler, self._tracker, self.accounts_manager = scheduler, tracker, manager
         self._service = TaskService(repo, tracker, scheduler, self.clock, limits, accounts=self._account_port,
-                                    uploads_dir=Path(self.settings.storage.data_dir) / "uploads")
+                                    uploads_dir=Path(self.settings.storage.data_dir) / "uploads",
+                                    url_guard=self._check_client_url)
         manager.bind_engine(fail_task=self._service.fail_task, move_task=self._service.move_task)
         self.bus.subscribe(self._discard_finished_uploads)
-        self._notifier = WebhookNotifier(self.bus, timeout_seconds=self.settings.server.notify_timeout_seconds)
+        self._notifier = WebhookNotifier(self.bus, timeout_seconds=self.settings.server.notify_timeout_seconds,
+                                         fetch_policy=self.fetch_policy,
+                                         trusted_hooks=frozenset({self.settings.server.notify_hook} - {""}))
         await manager.load([definition_from_settings(a) for a in account_settings], ephemeral=self.sandbox)
         recovered = await self._service.recover(self._account_port)
         if recovered:
@@ -160,6 +184,9 @@ class Runtime:
             await self.emulator.stop()
 
     # -- glue ------------------------------------------------------------------------------------
+    async def _check_client_url(self, url: str) -> None:
+        await check_url(url, self.fetch_policy)
+
     async def _dispatch(self, account_id: str, event: AccountEvent) -> None:
         await self.tracker.handle(account_id, event)
 

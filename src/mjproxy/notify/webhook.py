@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from ..engine.events import EventBus, TaskChanged
+from ..net.guard import FetchPolicy, FetchRefused, GuardedClient
 from .formats import render_callback
 
 log = logging.getLogger(__name__)
@@ -22,9 +23,14 @@ log = logging.getLogger(__name__)
 
 class WebhookNotifier:
     def __init__(self, bus: EventBus, *, timeout_seconds: float = 10.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, fetch_policy: FetchPolicy | None = None,
+                 trusted_hooks: frozenset[str] = frozenset()) -> None:
         self._client = httpx.AsyncClient(timeout=timeout_seconds, transport=transport,
                                          headers={"User-Agent": "mjproxy-notify/1"})
+        # Client-supplied hooks go through the SSRF guard; the operator's own (server.notify_hook) need not.
+        self._guarded = None if fetch_policy is None else GuardedClient(
+            fetch_policy, headers={"User-Agent": "mjproxy-notify/1"}, transport=transport)
+        self._trusted_hooks = trusted_hooks
         self._pending: dict[str, deque[tuple[str, dict[str, Any]]]] = {}
         self._senders: set[asyncio.Task[None]] = set()
         self._unsubscribe = bus.subscribe(self._on_change)
@@ -55,7 +61,10 @@ class WebhookNotifier:
 
     async def _send(self, hook: str, body: dict[str, Any]) -> None:
         try:
-            response = await self._client.post(hook, json=body)
+            if self._guarded is None or hook in self._trusted_hooks:
+                response = await self._client.post(hook, json=body)
+            else:
+                response = await self._guarded.post(hook, json=body, follow_redirects=False)
             if response.status_code >= 300:
                 self.failed += 1
                 log.warning("notify hook answered %s", response.status_code)
@@ -64,9 +73,14 @@ class WebhookNotifier:
         except httpx.HTTPError as exc:
             self.failed += 1
             log.warning("notify hook failed: %s", type(exc).__name__)
+        except (FetchRefused, TimeoutError) as exc:
+            self.failed += 1
+            log.warning("notify hook refused: %s", exc)
 
     async def aclose(self) -> None:
         self._unsubscribe()
         if self._senders:
             await asyncio.wait(self._senders, timeout=5)
         await self._client.aclose()
+        if self._guarded is not None:
+            await self._guarded.aclose()

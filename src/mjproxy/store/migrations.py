@@ -52,9 +52,27 @@ def _create_accounts_v2(conn: Connection) -> None:
     ).create(conn)
 
 
+def _create_api_keys_v3(conn: Connection) -> None:
+    # Frozen like the accounts table above, for the same reason.
+    frozen = sa.MetaData(naming_convention=schema.metadata.naming_convention)
+    sa.Table(
+        "api_keys",
+        frozen,
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("name", sa.Text, nullable=False, server_default=""),
+        sa.Column("scope", sa.String(16), nullable=False),
+        sa.Column("hint", sa.String(32), nullable=False, server_default=""),
+        sa.Column("key_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("revoked_at", sa.BigInteger),
+        sa.Index(None, "key_hash", unique=True),
+    ).create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "tasks and schema_version", (_create_all,)),
     Migration(2, "accounts", (_create_accounts_v2,)),
+    Migration(3, "api_keys", (_create_api_keys_v3,)),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
