@@ -22,6 +22,7 @@ from .engine.scheduler import Scheduler
 from .engine.service import EngineLimits, TaskService
 from .engine.timeouts import TimeoutSweeper
 from .engine.tracker import Tracker
+from .logs import redactor
 from .midjourney.account import AccountRuntime, AccountSpec, DiscordEndpoints
 from .midjourney.events import AccountEvent
 from .net.guard import FetchPolicy, check_url, policy_from_settings
@@ -104,6 +105,7 @@ class Runtime:
                                      activity_base=discord.activity_base)
 
         def runtime_for(definition: AccountDefinition) -> AccountRuntime:
+            redactor().add(definition.user_token)  # tokens from the store or the admin API, not only the file
             return AccountRuntime(_spec(definition), endpoints, sink=self._dispatch, clock=self.clock,
                                   snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect)
 

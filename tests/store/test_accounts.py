@@ -170,6 +170,7 @@ async def _make_v1_database(url: str) -> None:
     try:
         async with db.write() as conn:
             await conn.exec_driver_sql("DROP TABLE accounts")
+            await conn.exec_driver_sql("DROP TABLE api_keys")  # added by migration 3
             await conn.execute(sa.delete(schema_version))
             await conn.execute(sa.insert(schema_version).values(version=1, applied_at=0, description="v1"))
             await conn.execute(sa.insert(tasks).values(task_to_row(full_task())))
