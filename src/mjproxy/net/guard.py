@@ -85,7 +85,7 @@ def why_refused(address: IPAddress) -> str | None:
             return why_refused(embedded)
     checks = (("unspecified", address.is_unspecified), ("loopback", address.is_loopback),
               ("link-local", address.is_link_local), ("multicast", address.is_multicast),
-              ("private", address.is_private), ("reserved", address.is_reserved))
+              ("reserved", address.is_reserved), ("private", address.is_private))
     for kind, hit in checks:
         if hit:
             return kind
