@@ -119,6 +119,7 @@ class Runtime:
             self._db = None
             raise
         if encrypted:
+            await self._db.scrub()  # the clear-text versions must not linger in free pages or the WAL
             log.info("encrypted the Discord token of %d stored account(s) with security.encryption_key", encrypted)
         self.keys = KeyRing(ApiKeyRepository(self._db, clock=self.clock),
                             refresh_seconds=self.settings.security.key_cache_seconds, clock=self.clock)
