@@ -92,7 +92,8 @@ async def server() -> AsyncIterator[str]:
 
         return StreamingResponse(chunks())
 
-    app = Starlette(routes=[Route("/ok", ok, methods=["GET", "POST"]), Route("/redirect", redirect, methods=["GET", "POST"]),
+    app = Starlette(routes=[Route("/ok", ok, methods=["GET", "POST"]),
+                            Route("/redirect", redirect, methods=["GET", "POST"]),
                             Route("/big", big), Route("/stream", stream)])
     uvicorn_server, job, port = await serve_in_loop(app)
     try:
