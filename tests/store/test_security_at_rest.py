@@ -70,7 +70,7 @@ async def test_key_ring_answers_from_memory_and_sees_other_processes_revocations
     clock = FakeClock()
     ring = KeyRing(ApiKeyRepository(db), refresh_seconds=5, clock=clock)
     await ring.load()
-    assert not await ring.any_active()
+    assert not await ring.in_use()
     record, key = await ring.create("a", "user")
     found = await ring.find(key)
     assert found is not None and found.id == record.id and found.scope == "user"

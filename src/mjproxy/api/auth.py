@@ -5,12 +5,13 @@ place. A credential is taken from ``Authorization: Bearer <credential>`` or, for
 compatibility, the ``mj-api-secret`` header. The credential is one of the configured shared secrets or
 an API key (``mjp_…``, see engine/keys.py). The rules, in order (docs/security.md):
 
-1. No secret configured and no active API key: the server is open and every caller is admin.
+1. No secret configured and no API key ever created: the server is open and every caller is admin.
 2. ``admin_secret`` → admin. ``api_secret`` → admin when no ``admin_secret`` is set, else a user that sees
    every task (the shared secret belongs to no one in particular).
 3. An active API key → its scope; a user key sees only the tasks it created.
-4. Only ``admin_secret`` is set and no API key exists: the task routes stay open (as before keys).
-5. Anything else is refused (401). In particular, once a key exists the server is no longer open.
+4. Only ``admin_secret`` is set and no API key was ever created: the task routes stay open (as before).
+5. Anything else is refused (401). Once a key is created the server is no longer open, and revoking
+   every key does not open it again (``mjproxy keys create`` works on the database when locked out).
 """
 
 from __future__ import annotations
@@ -80,10 +81,10 @@ class Authenticator:
     async def open(self) -> bool:
         if self._api_secret or self._admin_secret:
             return False
-        return self._keys is None or not await self._keys.any_active()
+        return self._keys is None or not await self._keys.in_use()
 
     async def authenticate(self, credential: str) -> Principal | None:
-        keys_exist = self._keys is not None and await self._keys.any_active()
+        keys_exist = self._keys is not None and await self._keys.in_use()
         if not self._api_secret and not self._admin_secret and not keys_exist:
             return OPEN
         if _matches(credential, self._admin_secret):

@@ -23,6 +23,7 @@ class KeyRing:
         self._refresh_seconds = refresh_seconds
         self._clock: Clock = clock or SystemClock()
         self._by_hash: dict[str, ApiKey] = {}
+        self._any_created = False
         self._loaded_at: float | None = None
         self._lock = asyncio.Lock()
 
@@ -32,6 +33,7 @@ class KeyRing:
 
     async def load(self) -> None:
         active = await self._repo.active()
+        self._any_created = bool(active) or await self._repo.any()
         self._by_hash = {key.key_hash: key for key in active}
         self._loaded_at = self._clock.monotonic()
 
@@ -43,9 +45,10 @@ class KeyRing:
             if self._loaded_at == loaded:
                 await self.load()
 
-    async def any_active(self) -> bool:
+    async def in_use(self) -> bool:
+        """Whether keys were ever created. Revoking them all does not re-open a server they closed."""
         await self._fresh()
-        return bool(self._by_hash)
+        return self._any_created
 
     async def find(self, credential: str) -> ApiKey | None:
         if not looks_like_key(credential):

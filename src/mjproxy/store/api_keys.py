@@ -14,6 +14,7 @@ from mjproxy.store.schema import api_keys
 
 _LIST = sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
 _ACTIVE = sa.select(api_keys).where(api_keys.c.revoked_at.is_(None))
+_ANY = sa.select(api_keys.c.id).limit(1)
 _GET = sa.select(api_keys).where(api_keys.c.id == sa.bindparam("id"))
 _REVOKE = (sa.update(api_keys)
            .where(api_keys.c.id == sa.bindparam("key_id"), api_keys.c.revoked_at.is_(None))
@@ -58,6 +59,11 @@ class ApiKeyRepository:
         async with self._db.read() as conn:
             rows = (await conn.execute(_ACTIVE)).mappings().all()
         return [_from_row(row) for row in rows]
+
+    async def any(self) -> bool:
+        """Whether a key was ever created, revoked ones included."""
+        async with self._db.read() as conn:
+            return (await conn.execute(_ANY)).first() is not None
 
     async def get(self, key_id: str) -> ApiKey | None:
         async with self._db.read() as conn:
