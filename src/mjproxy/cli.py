@@ -43,7 +43,8 @@ def serve(
     if port is not None:
         settings.server.port = port
     secrets = [a.user_token for a in settings.accounts] + [settings.server.api_secret, settings.server.admin_secret,
-                                                          settings.security.encryption_key]
+                                                          settings.security.encryption_key,
+                                                          *(k.key for k in settings.security.api_keys)]
     configure_logging(settings.logging.level, secrets)
     runtime = Runtime(settings)
     if runtime.sandbox:

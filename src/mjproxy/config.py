@@ -7,6 +7,7 @@ The file comes from ``mjproxy serve --config PATH`` or the ``MJPROXY_CONFIG`` va
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
@@ -122,6 +123,31 @@ class LoggingSettings(_Section):
     level: str = "INFO"
 
 
+class ConfiguredKey(_Section):
+    """An API key created from the configuration on start-up (``[[security.api_keys]]``).
+
+    Give the key's SHA-256 (``sha256``, so the file holds no usable secret) or the key itself (``key``,
+    ``mjp_…``). Once stored, the database wins: a key revoked at run time stays revoked.
+    """
+
+    name: str = ""
+    scope: Literal["admin", "user"] = "user"
+    key: str = ""
+    sha256: str = ""
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ConfiguredKey:
+        if bool(self.key) == bool(self.sha256):
+            raise ValueError("give exactly one of key (mjp_…) or sha256 (its SHA-256 in hex)")
+        if self.key and (not self.key.startswith("mjp_") or len(self.key) < 36):
+            raise ValueError("key must start with mjp_ and carry at least 32 more characters "
+                             "(make one with `mjproxy keys create`, or use sha256)")
+        if self.sha256 and not re.fullmatch(r"[0-9a-f]{64}", self.sha256.lower()):
+            raise ValueError("sha256 must be 64 hexadecimal characters")
+        self.sha256 = self.sha256.lower()
+        return self
+
+
 class SecuritySettings(_Section):
     """API-key caching, Discord tokens at rest, and the guard on server-side fetches (docs/security.md)."""
 
@@ -134,6 +160,7 @@ class SecuritySettings(_Section):
     fetch_max_redirects: int = Field(5, ge=0, le=20)
     # How long another process's key revocation (the CLI) may take to reach this server.
     key_cache_seconds: float = Field(5.0, gt=0)
+    api_keys: list[ConfiguredKey] = Field(default_factory=list)
 
     @field_validator("encryption_key")
     @classmethod

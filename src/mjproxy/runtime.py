@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import DEFAULT_USER_AGENT, AccountSettings, DiscordSettings, Settings
 from .domain.account import AccountDefinition, AccountState, SelectionRule
+from .domain.api_keys import hash_key, key_hint
 from .domain.clock import Clock, SystemClock
 from .domain.ids import SnowflakeGenerator
 from .domain.task import Task
@@ -121,8 +122,12 @@ class Runtime:
         if encrypted:
             await self._db.scrub()  # the clear-text versions must not linger in free pages or the WAL
             log.info("encrypted the Discord token of %d stored account(s) with security.encryption_key", encrypted)
-        self.keys = KeyRing(ApiKeyRepository(self._db, clock=self.clock),
-                            refresh_seconds=self.settings.security.key_cache_seconds, clock=self.clock)
+        key_repo = ApiKeyRepository(self._db, clock=self.clock)
+        for configured in self.settings.security.api_keys:
+            digest = configured.sha256 or hash_key(configured.key)
+            await key_repo.seed(configured.name, configured.scope, digest,
+                                hint=key_hint(configured.key) if configured.key else "(configured)")
+        self.keys = KeyRing(key_repo, refresh_seconds=self.settings.security.key_cache_seconds, clock=self.clock)
         await self.keys.load()
         manager = AccountManager(account_repo, scheduler, runtime_for, self.clock)
         self._committer = GroupCommitter(repo, self.bus)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from mjproxy.domain.api_keys import hash_key
 from mjproxy.emulator import Emulator
 from tests.e2e.harness import HookReceiver, Proxy, button, proxy_settings, running_proxy
 
@@ -186,3 +187,44 @@ async def test_the_shared_secrets_keep_working_next_to_keys(emulator: Emulator, 
             assert (await tenant.client.get(f"/mj/task/{ours}/fetch")).status_code == 404
         finally:
             await tenant.client.aclose()
+
+
+async def test_keys_from_the_configuration(emulator: Emulator, tmp_path: Path) -> None:
+    plain_key = "mjp_" + "k" * 40
+    hashed_key = "mjp_" + "h" * 40
+    configured = [{"name": "from file", "scope": "user", "key": plain_key},
+                  {"name": "ops", "scope": "admin", "sha256": hash_key(hashed_key)}]
+    settings = proxy_settings(emulator, tmp_path, security={"api_keys": configured})
+    async with running_proxy(settings) as proxy:
+        assert (await proxy.client.get("/mj/task/list")).status_code == 401  # configured keys close the server
+        user = Caller(proxy, plain_key)
+        admin = Caller(proxy, hashed_key)
+        try:
+            await user.imagine("a configured cat")
+            assert (await user.client.get("/mj/account/list")).status_code == 401
+            listed = (await admin.client.get("/mj/api-key/list")).json()
+            assert {(k["name"], k["scope"]) for k in listed} == {("from file", "user"), ("ops", "admin")}
+            revoked = next(k["id"] for k in listed if k["scope"] == "user")
+            assert (await admin.client.post(f"/mj/api-key/{revoked}/revoke")).status_code == 200
+        finally:
+            await user.client.aclose()
+            await admin.client.aclose()
+    database = Path(str(make_url(settings.storage.database_url).database))
+    assert plain_key.encode() not in b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+    async with running_proxy(settings) as proxy:  # a restart does not bring the revoked key back
+        assert (await proxy.client.get("/mj/task/list", headers={"mj-api-secret": plain_key})).status_code == 401
+        assert (await proxy.client.get("/mj/task/list", headers={"mj-api-secret": hashed_key})).status_code == 200
+
+
+@pytest.mark.parametrize(("entry", "fragment"), [
+    ({"name": "x"}, "exactly one"),
+    ({"key": "mjp_short"}, "at least 32"),
+    ({"key": "not-prefixed-" + "x" * 40}, "mjp_"),
+    ({"sha256": "abc"}, "64 hexadecimal"),
+    ({"key": "mjp_" + "x" * 40, "scope": "root"}, "scope"),
+])
+def test_bad_configured_keys_are_clear_errors(entry: dict[str, str], fragment: str) -> None:
+    from mjproxy.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(security={"api_keys": [entry]})

@@ -15,6 +15,7 @@ from mjproxy.store.schema import api_keys
 _LIST = sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
 _ACTIVE = sa.select(api_keys).where(api_keys.c.revoked_at.is_(None))
 _ANY = sa.select(api_keys.c.id).limit(1)
+_BY_HASH = sa.select(api_keys.c.id).where(api_keys.c.key_hash == sa.bindparam("key_hash"))
 _GET = sa.select(api_keys).where(api_keys.c.id == sa.bindparam("id"))
 _REVOKE = (sa.update(api_keys)
            .where(api_keys.c.id == sa.bindparam("key_id"), api_keys.c.revoked_at.is_(None))
@@ -48,6 +49,18 @@ class ApiKeyRepository:
                 id=record.id, name=record.name, scope=record.scope, hint=record.hint, key_hash=record.key_hash,
                 created_at=record.created_at, revoked_at=None))
         return record, key
+
+    async def seed(self, name: str, scope: Scope, key_hash: str, *, hint: str) -> bool:
+        """Store a key given by the configuration unless its hash is stored already; True if inserted."""
+        record = ApiKey(id="cfg_" + key_hash[:12], name=name, scope=scope, hint=hint, key_hash=key_hash,
+                        created_at=now_ms(self._clock))
+        async with self._db.write() as conn:
+            if (await conn.execute(_BY_HASH, {"key_hash": key_hash})).first() is not None:
+                return False
+            await conn.execute(sa.insert(api_keys).values(
+                id=record.id, name=record.name, scope=record.scope, hint=record.hint, key_hash=record.key_hash,
+                created_at=record.created_at, revoked_at=None))
+        return True
 
     async def list(self) -> builtins.list[ApiKey]:
         """Every key, revoked ones included, oldest first."""
