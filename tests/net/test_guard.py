@@ -55,6 +55,9 @@ def test_public_addresses_pass(address: str) -> None:
     ("http://10.0.0.5/hook", "private"),
     ("https://192.168.0.1/", "private"),
     ("http://0.0.0.0:8080/", "unspecified"),
+    ("http://2130706433/", "loopback"),  # 127.0.0.1 as one decimal number
+    ("http://0x7f000001/", "loopback"),  # ... in hex
+    ("http://127.1/", "loopback"),  # ... shortened
     ("ftp://example.org/file", "only http and https"),
     ("file:///etc/passwd", "only http and https"),
     ("http:///nohost", "no host"),

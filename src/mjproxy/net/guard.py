@@ -103,15 +103,19 @@ def _refuse_address(address: IPAddress, host: str, policy: FetchPolicy) -> None:
                            f"may not reach (allow it with security.fetch_allow)")
 
 
-async def resolve(host: str, port: int) -> list[IPAddress]:
+async def resolve(host: str, port: int, *, timeout: float = 10.0) -> list[IPAddress]:
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
         pass
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        # A resolver that never answers must not hold a client's submit open: bounded like the fetch.
+        async with asyncio.timeout(timeout):
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchRefused(f"{host} cannot be resolved: {exc}") from None
+    except TimeoutError:
+        raise FetchRefused(f"{host} could not be resolved within {timeout:g} s") from None
     addresses: list[IPAddress] = []
     for info in infos:
         text = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id
@@ -127,7 +131,7 @@ async def checked_addresses(host: str, port: int, policy: FetchPolicy) -> list[I
     """The addresses to connect to, every one checked; None when the host is allowed by name."""
     if policy.host_allowed(host):
         return None
-    addresses = await resolve(host, port)
+    addresses = await resolve(host, port, timeout=policy.timeout_seconds)
     for address in addresses:  # all, not any: the client cannot pick which one we connect to
         _refuse_address(address, host, policy)
     return addresses
