@@ -12,11 +12,13 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from .cli_keys import keys_app
 from .config import ConfigError, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="mjproxy: a self-hosted Midjourney API over Discord accounts.")
 console = Console(stderr=True)
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()
@@ -40,7 +42,9 @@ def serve(
         settings.server.host = host
     if port is not None:
         settings.server.port = port
-    secrets = [a.user_token for a in settings.accounts] + [settings.server.api_secret]
+    secrets = [a.user_token for a in settings.accounts] + [settings.server.api_secret, settings.server.admin_secret,
+                                                          settings.security.encryption_key,
+                                                          *(k.key for k in settings.security.api_keys)]
     configure_logging(settings.logging.level, secrets)
     runtime = Runtime(settings)
     if runtime.sandbox:

@@ -7,6 +7,7 @@ The file comes from ``mjproxy serve --config PATH`` or the ``MJPROXY_CONFIG`` va
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
@@ -144,6 +145,75 @@ class WebhookSettings(_Section):
     keep_delivered_days: float = Field(7.0, gt=0)  # delivered events stay visible through the API this long
 
 
+class ConfiguredKey(_Section):
+    """An API key created from the configuration on start-up (``[[security.api_keys]]``).
+
+    Give the key's SHA-256 (``sha256``, so the file holds no usable secret) or the key itself (``key``,
+    ``mjp_…``). Once stored, the database wins: a key revoked at run time stays revoked.
+    """
+
+    name: str = ""
+    scope: Literal["admin", "user"] = "user"
+    key: str = ""
+    sha256: str = ""
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ConfiguredKey:
+        if bool(self.key) == bool(self.sha256):
+            raise ValueError("give exactly one of key (mjp_…) or sha256 (its SHA-256 in hex)")
+        if self.key and (not self.key.startswith("mjp_") or len(self.key) < 36):
+            raise ValueError("key must start with mjp_ and carry at least 32 more characters "
+                             "(make one with `mjproxy keys create`, or use sha256)")
+        if self.sha256 and not re.fullmatch(r"[0-9a-f]{64}", self.sha256.lower()):
+            raise ValueError("sha256 must be 64 hexadecimal characters")
+        self.sha256 = self.sha256.lower()
+        return self
+
+
+class SecuritySettings(_Section):
+    """API-key caching, Discord tokens at rest, and the guard on server-side fetches (docs/security.md)."""
+
+    # A Fernet key (``mjproxy keys gen-encryption-key``); when set, Discord tokens are stored encrypted.
+    encryption_key: str = ""
+    # Networks (CIDR) and host names that server-side fetches may reach although they are private.
+    fetch_allow: list[str] = Field(default_factory=list)
+    fetch_timeout_seconds: float = Field(10.0, gt=0)
+    fetch_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
+    # How long another process's key revocation (the CLI) may take to reach this server.
+    key_cache_seconds: float = Field(5.0, gt=0)
+    api_keys: list[ConfiguredKey] = Field(default_factory=list)
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            from cryptography.fernet import Fernet
+
+            try:
+                Fernet(value.encode())
+            except ValueError:
+                raise ValueError("must be a Fernet key (32 url-safe base64-encoded bytes); "
+                                 "create one with `mjproxy keys gen-encryption-key`") from None
+        return value
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def _allow_entries(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            if "/" in entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not a network in CIDR form") from None
+            elif not entry.strip():
+                raise ValueError("entries must not be empty")
+        return [entry.strip() for entry in value]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MJPROXY_", env_nested_delimiter="__", extra="forbid")
 
@@ -156,6 +226,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     useapi: UseapiSettings = Field(default_factory=UseapiSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     @model_validator(mode="after")
     def _unique_channels(self) -> Settings:
@@ -229,3 +300,4 @@ def _describe(exc: ValidationError) -> str:
         message = error["msg"].removeprefix("Value error, ")
         problems.append(f"{key}: {message}")
     return "invalid configuration: " + "; ".join(problems)
+

@@ -33,6 +33,8 @@ class RedactSecrets(logging.Filter):
 
 _redactor = RedactSecrets(())
 
+NOISY_LIBRARIES = ("httpx", "httpcore", "websockets")
+
 
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> RedactSecrets:
     for secret in secrets:
@@ -43,13 +45,21 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> RedactSecrets:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Per-request client logs would drown the useful lines (and every URL is already in our own logs).
-    for name in ("httpx", "httpcore", "websockets"):
-        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    quiet_libraries(root.level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     return _redactor
+
+
+def quiet_libraries(root_level: int) -> None:
+    """Client libraries log at WARNING at most, even when mjproxy itself runs at DEBUG.
+
+    Per-request logs would drown the useful lines, and their DEBUG records carry raw frames and
+    payloads: websockets logs the gateway's IDENTIFY frame, Discord token included (DESIGN invariant 6).
+    """
+    for name in NOISY_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root_level))
 
 
 def redactor() -> RedactSecrets:

@@ -10,24 +10,31 @@ from typing import TYPE_CHECKING, Any
 
 from .config import DEFAULT_USER_AGENT, AccountSettings, DiscordSettings, Settings
 from .domain.account import AccountDefinition, AccountState, SelectionRule
+from .domain.api_keys import hash_key, key_hint
 from .domain.clock import Clock, SystemClock
 from .domain.ids import SnowflakeGenerator
 from .domain.task import Task
 from .engine.accounts import AccountManager, definition_from_settings
 from .engine.commits import GroupCommitter
 from .engine.events import EventBus, TaskChanged
+from .engine.keys import KeyRing
 from .engine.ports import AccountPort
 from .engine.scheduler import Scheduler
 from .engine.service import EngineLimits, TaskService
 from .engine.timeouts import TimeoutSweeper
 from .engine.tracker import Tracker
+from .logs import redactor
 from .midjourney.account import AccountRuntime, AccountSpec, DiscordEndpoints
 from .midjourney.events import AccountEvent
+from .net.guard import FetchPolicy, GuardedClient, check_url, policy_from_settings
 from .notify.outbox import OutboxDelivery, OutboxJournal, OutboxPolicy
 from .store.accounts import AccountRepository
+from .store.api_keys import ApiKeyRepository
 from .store.database import Database
+from .store.errors import TokenKeyError
 from .store.outbox import OutboxStore
 from .store.repository import SqlTaskRepository
+from .store.secrets import cipher_of
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -63,6 +70,8 @@ class Runtime:
         self._notifier: OutboxDelivery | None = None
         self._committer: GroupCommitter | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self.keys: KeyRing | None = None
+        self.fetch_policy: FetchPolicy = policy_from_settings(settings.security)
 
     @property
     def service(self) -> TaskService:
@@ -105,10 +114,30 @@ class Runtime:
                                      activity_base=discord.activity_base)
 
         def runtime_for(definition: AccountDefinition) -> AccountRuntime:
+            redactor().add(definition.user_token)  # tokens from the store or the admin API, not only the file
             return AccountRuntime(_spec(definition), endpoints, sink=self._dispatch, clock=self.clock,
                                   snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect)
 
-        manager = AccountManager(AccountRepository(self._db, clock=self.clock), scheduler, runtime_for, self.clock)
+        cipher = cipher_of(self.settings.security.encryption_key)
+        account_repo = AccountRepository(self._db, clock=self.clock, cipher=cipher)
+        try:
+            encrypted = await account_repo.secure_tokens()
+        except TokenKeyError as exc:
+            log.critical("cannot start: %s", exc)
+            await self._db.close()
+            self._db = None
+            raise
+        if encrypted:
+            await self._db.scrub()  # the clear-text versions must not linger in free pages or the WAL
+            log.info("encrypted the Discord token of %d stored account(s) with security.encryption_key", encrypted)
+        key_repo = ApiKeyRepository(self._db, clock=self.clock)
+        for configured in self.settings.security.api_keys:
+            digest = configured.sha256 or hash_key(configured.key)
+            await key_repo.seed(configured.name, configured.scope, digest,
+                                hint=key_hint(configured.key) if configured.key else "(configured)")
+        self.keys = KeyRing(key_repo, refresh_seconds=self.settings.security.key_cache_seconds, clock=self.clock)
+        await self.keys.load()
+        manager = AccountManager(account_repo, scheduler, runtime_for, self.clock)
         policy, outbox = OutboxPolicy.of(self.settings.webhooks), OutboxStore(self._db)
         self._committer = GroupCommitter(repo, self.bus, journal=OutboxJournal(outbox, self.clock, policy))
         self._committer.start()
@@ -119,12 +148,15 @@ class Runtime:
                               default_notify_hook=self.settings.server.notify_hook or None)
         self._scheduler, self._tracker, self.accounts_manager = scheduler, tracker, manager
         self._service = TaskService(repo, tracker, scheduler, self.clock, limits, accounts=self._account_port,
-                                    uploads_dir=Path(self.settings.storage.data_dir) / "uploads")
+                                    uploads_dir=Path(self.settings.storage.data_dir) / "uploads",
+                                    url_guard=self._check_client_url)
         manager.bind_engine(fail_task=self._service.fail_task, move_task=self._service.move_task)
         self.bus.subscribe(self._discard_finished_uploads)
-        # The SSRF-guarded HTTP client (issue 5, security) is passed here as client=.
+        # Client-supplied callback URLs go through the SSRF guard; the operator's own server.notify_hook need not.
         self._notifier = OutboxDelivery(outbox, self.bus, self.clock, policy,
-                                        timeout_seconds=self.settings.server.notify_timeout_seconds)
+                                        timeout_seconds=self.settings.server.notify_timeout_seconds,
+                                        guard=GuardedClient(self.fetch_policy),
+                                        trusted_urls=frozenset({self.settings.server.notify_hook} - {""}))
         self._notifier.start()
         await manager.load([definition_from_settings(a) for a in account_settings], ephemeral=self.sandbox)
         recovered = await self._service.recover(self._account_port)
@@ -172,6 +204,9 @@ class Runtime:
             await self.emulator.stop()
 
     # -- glue ------------------------------------------------------------------------------------
+    async def _check_client_url(self, url: str) -> None:
+        await check_url(url, self.fetch_policy)
+
     async def _dispatch(self, account_id: str, event: AccountEvent) -> None:
         await self.tracker.handle(account_id, event)
 

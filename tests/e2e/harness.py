@@ -77,6 +77,9 @@ def proxy_settings(emulator: Emulator, tmp_path: Path, *, accounts: list[dict[st
         "accounts": accounts if accounts is not None else [account_entry(emulator.sandbox)],
         "sandbox": {"enabled": "never"},
         "engine": {"timeout_sweep_seconds": 0.5},
+        # Everything runs on loopback, which the SSRF guard refuses unless allow-listed; the guard's own
+        # tests pass security={"fetch_allow": []} to see the refusals.
+        "security": {"fetch_allow": ["127.0.0.1/32"]},
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)

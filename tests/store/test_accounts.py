@@ -169,7 +169,7 @@ async def _make_v1_database(url: str) -> None:
     db = await Database.connect(url)
     try:
         async with db.write() as conn:
-            for later in ("accounts", "webhook_events"):  # every table a later version added
+            for later in ("accounts", "api_keys", "webhook_events"):  # every table a later version added
                 await conn.exec_driver_sql(f"DROP TABLE {later}")
             await conn.execute(sa.delete(schema_version))
             await conn.execute(sa.insert(schema_version).values(version=1, applied_at=0, description="v1"))

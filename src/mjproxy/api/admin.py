@@ -6,11 +6,11 @@ Mounted under ``/mj``. Paths follow midjourney-proxy (``/account/list``, ``/acco
 ``/account/{id}/action``); ours add ``enable``, ``disable``, ``reconnect``, ``reset`` and
 ``mode/{fast|relax|turbo}``. ``{id}`` is the account's channel id.
 
-Auth: every route needs the header ``mj-api-secret`` equal to ``server.admin_secret`` when that is set,
-otherwise equal to ``server.api_secret``; anything else is a 401. Setting ``admin_secret`` therefore
-takes the admin routes away from holders of the ordinary API secret. When neither secret is set the
-routes are OPEN - the local, single-user default, the same as every other route of the dialect; set a
-secret before exposing mjproxy beyond loopback.
+Auth: every route needs an admin credential (``require_admin``; the rules are in api/auth.py and
+docs/security.md): an admin API key, ``server.admin_secret`` when that is set, otherwise
+``server.api_secret``; anything else is a 401. When no secret is set and no API key was ever created
+the routes are OPEN - the local, single-user default; set a secret or create a key before exposing
+mjproxy beyond loopback.
 
 Wire format: camelCase account JSON built from ``AccountManager.view``. The user token is never
 returned: ``userToken`` is always the masked ``abc…xyz`` form (DESIGN invariant 6), even though the

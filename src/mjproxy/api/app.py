@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from . import admin, callbacks, cancel, mj
+from . import admin, callbacks, cancel, keys, mj
 from .auth import Authenticator
 from .errors import ApiError
 from .health import router as health_router
@@ -60,23 +60,60 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+class _BodyTooLarge(StarletteHTTPException):
+    # An HTTPException so that FastAPI's body reader passes it through (it turns other errors into 400s)
+    # and _http_error answers it like any other 413.
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request body larger than {max_bytes} bytes")
+
+
 class BodySizeLimit:
-    """Refuses bodies over the configured size before they are read into memory (413)."""
+    """Refuses bodies over the configured size (413) without reading them into memory.
+
+    A declared Content-Length is refused up front; a chunked body (no length) is counted as it streams
+    and refused at the chunk that crosses the limit, before the route sees any of it.
+    """
 
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
+    def _too_large(self) -> JSONResponse:
+        return JSONResponse({"detail": f"request body larger than {self.max_bytes} bytes"}, status_code=413)
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope.get("headers") or [])
-            length = headers.get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_bytes:
-                response = JSONResponse({"detail": f"request body larger than {self.max_bytes} bytes"},
-                                        status_code=413)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._too_large()(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise  # cannot happen for our routes (they read the body first); let the server drop it
+            await self._too_large()(scope, receive, send)
 
 
 def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
@@ -84,6 +121,8 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
             await runtime.start()
+        if runtime.keys is not None:
+            app.state.authenticator.attach_keys(runtime.keys)
         app.state.service = runtime.service
         try:
             yield
@@ -105,6 +144,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(admin.router, prefix="/mj")  # account administration; no speed prefixes
     app.include_router(cancel.router, prefix="/mj")
     app.include_router(callbacks.router, prefix="/mj")
+    app.include_router(keys.router, prefix="/mj")  # API keys; admin only
     app.include_router(health_router)
     app.include_router(useapi_router, prefix="/v2")  # the useapi.net jobs dialect (docs/useapi.md)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)

@@ -2,8 +2,16 @@
 
 Every dialect authenticates through ``require_user`` / ``require_admin`` so that the rules live in one
 place. A credential is taken from ``Authorization: Bearer <credential>`` or, for midjourney-proxy
-compatibility, the ``mj-api-secret`` header. The configured shared secrets are admin-equivalent (they
-see every task); when no secret is configured at all the server is open and every caller is admin.
+compatibility, the ``mj-api-secret`` header. The credential is one of the configured shared secrets or
+an API key (``mjp_…``, see engine/keys.py). The rules, in order (docs/security.md):
+
+1. No secret configured and no API key ever created: the server is open and every caller is admin.
+2. ``admin_secret`` → admin. ``api_secret`` → admin when no ``admin_secret`` is set, else a user that sees
+   every task (the shared secret belongs to no one in particular).
+3. An active API key → its scope; a user key sees only the tasks it created.
+4. Only ``admin_secret`` is set and no API key was ever created: the task routes stay open (as before).
+5. Anything else is refused (401). Once a key is created the server is no longer open, and revoking
+   every key does not open it again (``mjproxy keys create`` works on the database when locked out).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from .errors import ApiError
 
 if TYPE_CHECKING:
     from ..config import ServerSettings
+    from ..engine.keys import KeyRing
 
 Scope = Literal["admin", "user"]
 
@@ -54,25 +63,39 @@ def _matches(given: str, secret: str) -> bool:
 
 
 class Authenticator:
-    """Resolves a credential against the configured secrets (API keys extend this)."""
+    """Resolves a credential against the configured secrets and, once attached, the API keys."""
 
-    def __init__(self, server: ServerSettings) -> None:
+    def __init__(self, server: ServerSettings, keys: KeyRing | None = None) -> None:
         self._api_secret = server.api_secret
         self._admin_secret = server.admin_secret
+        self._keys = keys
+
+    def attach_keys(self, keys: KeyRing) -> None:
+        """The key ring exists only once the runtime has opened the database."""
+        self._keys = keys
 
     @property
-    def open(self) -> bool:
-        return not self._api_secret and not self._admin_secret
+    def keys(self) -> KeyRing | None:
+        return self._keys
+
+    async def open(self) -> bool:
+        if self._api_secret or self._admin_secret:
+            return False
+        return self._keys is None or not await self._keys.in_use()
 
     async def authenticate(self, credential: str) -> Principal | None:
-        if self.open:
+        keys_exist = self._keys is not None and await self._keys.in_use()
+        if not self._api_secret and not self._admin_secret and not keys_exist:
             return OPEN
         if _matches(credential, self._admin_secret):
             return Principal("admin")
         if _matches(credential, self._api_secret):
             # Without a separate admin secret the API secret is the admin credential, as before.
             return Principal("admin") if not self._admin_secret else Principal("user", key_id=None)
-        if not self._api_secret:
+        key = await self._keys.find(credential) if self._keys is not None else None
+        if key is not None:
+            return Principal(key.scope, key_id=key.id)
+        if not self._api_secret and not keys_exist:
             return Principal("user")  # only admin_secret is set: the task routes stay open, as before
         return None
 
@@ -94,7 +117,8 @@ async def require_user(request: Request) -> Principal:
 async def require_admin(request: Request) -> Principal:
     principal = await authenticator_of(request).authenticate(credential_of(request))
     if principal is None or not principal.is_admin:
-        raise ApiError(401, "admin routes need an admin credential (server.admin_secret, or server.api_secret "
-                            "when no admin secret is set) in the mj-api-secret header or as a Bearer token")
+        raise ApiError(401, "admin routes need an admin credential (an admin API key, server.admin_secret, or "
+                            "server.api_secret when no admin secret is set) in the mj-api-secret header or "
+                            "as a Bearer token")
     request.state.principal = principal
     return principal

@@ -12,7 +12,7 @@ from ..domain.task import BotType, task_json
 from ..engine.actions import ActionRequest, Actions
 from ..engine.service import AccountFilter, ImagineRequest, SubmitCode, TaskService
 from ..engine.submissions import Common, Submissions
-from .auth import require_user
+from .auth import Principal, require_user
 from .errors import ApiError
 from .schemas import (
     AccountFilterIn,
@@ -58,9 +58,16 @@ def account_filter(value: AccountFilterIn | None) -> AccountFilter | None:
                          remix_auto_considered=bool(value.remixAutoConsidered))
 
 
+def owner_of(request: Request) -> str | None:
+    """The owner the caller's tasks carry and the only one it may read (None: admin, sees all)."""
+    principal: Principal = request.state.principal  # set by require_user, a dependency of every route
+    return principal.owner
+
+
 def common(body: BotRequest, request: Request) -> Common:
     return Common(bot_type=BotType(body.botType), state=body.state, notify_hook=body.notifyHook,
-                  account_filter=account_filter(body.accountFilter), mode=speed_mode(request))
+                  account_filter=account_filter(body.accountFilter), mode=speed_mode(request),
+                  owner=owner_of(request))
 
 
 def speed_mode(request: Request) -> str | None:
@@ -82,7 +89,8 @@ async def submit_imagine(body: ImagineIn, request: Request) -> SubmitResultOut:
         return SubmitResultOut.of(result)
     result = await service_of(request).submit_imagine(ImagineRequest(
         prompt=body.prompt or "", bot_type=BotType(body.botType), state=body.state,
-        notify_hook=body.notifyHook, account_filter=account_filter(body.accountFilter), mode=speed_mode(request)))
+        notify_hook=body.notifyHook, account_filter=account_filter(body.accountFilter), mode=speed_mode(request),
+        owner=owner_of(request)))
     return SubmitResultOut.of(result)
 
 
@@ -109,21 +117,23 @@ async def submit_shorten(body: ShortenIn, request: Request) -> SubmitResultOut:
              summary="Press a button of a finished task (U1–U4, V1–V4, 🔄, Vary, Zoom, Pan, …)")
 async def submit_action(body: ActionIn, request: Request) -> SubmitResultOut:
     result = await actions_of(request).action(ActionRequest(body.taskId or "", body.customId or "",
-                                                            state=body.state, notify_hook=body.notifyHook))
+                                                            state=body.state, notify_hook=body.notifyHook,
+                                                            owner=owner_of(request)))
     return SubmitResultOut.of(result)
 
 
 @router.post("/submit/modal", response_model=SubmitResultOut, tags=["submit"],
              summary="Confirm a MODAL task (code 21) with a prompt and, for Vary (Region), a mask")
 async def submit_modal(body: ModalIn, request: Request) -> SubmitResultOut:
-    return SubmitResultOut.of(await actions_of(request).modal(body.taskId or "", body.prompt, body.maskBase64))
+    return SubmitResultOut.of(await actions_of(request).modal(body.taskId or "", body.prompt, body.maskBase64,
+                                                              owner=owner_of(request)))
 
 
 @router.post("/submit/change", response_model=SubmitResultOut, tags=["submit"],
              summary="Open-edition U/V/R on a grid: {taskId, action, index}")
 async def submit_change(body: ChangeIn, request: Request) -> SubmitResultOut:
     result = await actions_of(request).change(body.taskId or "", body.action or "", body.index, state=body.state,
-                                              notify_hook=body.notifyHook)
+                                              notify_hook=body.notifyHook, owner=owner_of(request))
     return SubmitResultOut.of(result)
 
 
@@ -131,7 +141,7 @@ async def submit_change(body: ChangeIn, request: Request) -> SubmitResultOut:
              summary="Open-edition U/V/R as text: {content: '<taskId> U2'}")
 async def submit_simple_change(body: SimpleChangeIn, request: Request) -> SubmitResultOut:
     result = await actions_of(request).simple_change(body.content or "", state=body.state,
-                                                     notify_hook=body.notifyHook)
+                                                     notify_hook=body.notifyHook, owner=owner_of(request))
     return SubmitResultOut.of(result)
 
 
@@ -147,14 +157,15 @@ async def upload_discord_images(body: UploadImagesIn, request: Request) -> Uploa
              summary="Swap the face of the source image onto the target (InsightFace bot)")
 async def swap_face(body: SwapFaceIn, request: Request) -> SubmitResultOut:
     result = await submissions_of(request).swap_face(body.sourceBase64 or "", body.targetBase64 or "",
-                                                      Common(state=body.state, notify_hook=body.notifyHook))
+                                                      Common(state=body.state, notify_hook=body.notifyHook,
+                                                             owner=owner_of(request)))
     return SubmitResultOut.of(result)
 
 
 @router.get("/task/{task_id}/image-seed", response_model=SeedResultOut, tags=["task"],
             summary="The seed of a finished job (through /show and ✉️ in the bot's DM)")
 async def image_seed(task_id: str, request: Request) -> JSONResponse:
-    result = await actions_of(request).seed(task_id)
+    result = await actions_of(request).seed(task_id, owner=owner_of(request))
     status = 404 if result.code == SubmitCode.NOT_FOUND else 200
     return JSONResponse({"code": int(result.code), "description": result.description, "result": result.result},
                         status_code=status)
@@ -163,7 +174,7 @@ async def image_seed(task_id: str, request: Request) -> JSONResponse:
 @router.get("/task/{task_id}/fetch", tags=["task"], summary="One task by id",
             response_model=dict[str, Any])
 async def fetch_task(task_id: str, request: Request) -> JSONResponse:
-    task = await service_of(request).get(task_id)
+    task = await service_of(request).get(task_id, owner=owner_of(request))
     if task is None:
         raise ApiError(404, f"task {task_id} not found")
     # The hot polling path: the dict is already plain JSON, so skip FastAPI's re-encoding pass.
@@ -175,7 +186,7 @@ async def list_by_condition(body: IdsIn, request: Request) -> list[dict[str, Any
     ids = body.ids or []
     if len(ids) > 1000:
         raise ApiError(400, "at most 1000 ids per request")
-    return [task_json(t) for t in await service_of(request).get_many(ids)]
+    return [task_json(t) for t in await service_of(request).get_many(ids, owner=owner_of(request))]
 
 
 @router.post("/task/list-by-ids", tags=["task"], summary="Alias of list-by-condition")
@@ -186,11 +197,12 @@ async def list_by_ids(body: IdsIn, request: Request) -> list[dict[str, Any]]:
 @router.get("/task/list", tags=["task"], summary="All tasks, newest first, paged")
 async def list_tasks(request: Request, page: int = Query(1, ge=1),
                      size: int = Query(100, ge=1, le=1000)) -> JSONResponse:
-    tasks, total = await service_of(request).list_page(offset=(page - 1) * size, limit=size)
+    tasks, total = await service_of(request).list_page(offset=(page - 1) * size, limit=size,
+                                                       owner=owner_of(request))
     return JSONResponse([task_json(t) for t in tasks],
                         headers={"X-Total-Count": str(total), "X-Page": str(page), "X-Page-Size": str(size)})
 
 
 @router.get("/task/queue", tags=["task"], summary="Waiting and running tasks, oldest first")
 async def task_queue(request: Request) -> list[dict[str, Any]]:
-    return [task_json(t) for t in await service_of(request).queue()]
+    return [task_json(t) for t in await service_of(request).queue(owner=owner_of(request))]

@@ -7,6 +7,7 @@ A thin adapter: bodies are checked here and answered with useapi's own messages;
 from __future__ import annotations
 
 import base64
+import dataclasses
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from ..domain.media import MAX_IMAGE_BYTES, InvalidImage, check_image_bytes, is_http_url
 from ..engine.jobs import FORMAT, render_job
+from ..net.guard import FetchPolicy, FetchRefused, GuardedClient
 from ..notify.formats import register_format
 from .auth import Principal
 from .useapi_accounts import router as accounts_router
@@ -56,11 +58,14 @@ def respond(answer: Answer) -> JSONResponse:
     return JSONResponse(answer.body, status_code=answer.status)
 
 
-def reply_of(body: AccountChoiceIn | ButtonIn) -> Reply:
+async def reply_of(body: AccountChoiceIn | ButtonIn, request: Request) -> Reply:
     if len(body.replyUrl or "") > MAX_REPLY or len(body.replyRef or "") > MAX_REPLY:
         raise JobError(400, TOO_LONG)
     if body.replyUrl and not is_http_url(body.replyUrl):
         raise JobError(400, "replyUrl must be an http(s) URL")
+    refused = await request.app.state.runtime.service.check_url(body.replyUrl, "replyUrl")
+    if refused is not None:  # the SSRF guard: the server would POST there
+        raise JobError(400, refused.description)
     return Reply(url=body.replyUrl or None, ref=body.replyRef, max_jobs=body.maxJobs)
 
 
@@ -83,7 +88,7 @@ async def imagine(request: Request, principal: Principal = Depends(user)) -> JSO
     check_account_choice(body)
     if len(prompt) > MAX_PROMPT:
         raise JobError(400, TOO_LONG)
-    reply = reply_of(body)
+    reply = await reply_of(body, request)
     return respond(await desk_of(request).imagine(prompt, body.channel, reply, principal.owner,
                                                   discord=body.discord, server=body.server))
 
@@ -95,7 +100,7 @@ async def button(request: Request, principal: Principal = Depends(user)) -> JSON
         raise JobError(400, "jobid or button value is missing")
     if len(body.prompt or "") > MAX_PROMPT:
         raise JobError(400, TOO_LONG)
-    reply = reply_of(body)
+    reply = await reply_of(body, request)
     return respond(await desk_of(request).button(body.jobid, body.button, body.prompt, body.mask, reply,
                                                  principal.owner))
 
@@ -109,7 +114,7 @@ async def describe(request: Request, principal: Principal = Depends(user)) -> JS
     if not is_http_url(url) or len(url) > MAX_REPLY:
         raise JobError(400, "describeUrl must be an http(s) URL of at most 1024 characters")
     check_account_choice(body)
-    return respond(await desk_of(request).describe(url, body.channel, reply_of(body), principal.owner))
+    return respond(await desk_of(request).describe(url, body.channel, await reply_of(body, request), principal.owner))
 
 
 @router.post("/jobs/blend", summary="Blend 2 to 5 images (/blend)")
@@ -122,9 +127,8 @@ async def blend(request: Request, principal: Principal = Depends(user)) -> JSONR
     if dimensions not in BLEND_DIMENSIONS:
         raise JobError(400, "blendDimensions must be Portrait, Square or Landscape")
     check_account_choice(body)
-    reply = reply_of(body)
-    timeout = request.app.state.runtime.settings.useapi.fetch_timeout_seconds
-    images = [await image_data_url(url, n, timeout) for n, url in enumerate(urls)]
+    reply = await reply_of(body, request)
+    images = [await image_data_url(url, n, request.app.state.runtime.fetch_policy) for n, url in enumerate(urls)]
     return respond(await desk_of(request).blend(images, dimensions, urls, body.channel, reply, principal.owner))
 
 
@@ -158,28 +162,31 @@ async def cancel(request: Request, jobid: str = Query(""), principal: Principal 
     return await desk_of(request).cancel(jobid, principal.owner)
 
 
-async def image_data_url(url: str, number: int, timeout: float) -> str:
-    """A blend image as the engine takes it: a data URL (given as is, or downloaded from an http(s) URL)."""
+async def image_data_url(url: str, number: int, policy: FetchPolicy) -> str:
+    """A blend image as the engine takes it: a data URL (given as is, or downloaded from an http(s) URL).
+
+    The download goes through the SSRF guard (every hop and address checked, size and time capped): the URL
+    comes from the client and the server fetches it.
+    """
     field = f"blendUrls[{number}]"
     if url.startswith("data:"):
         return url
     if not is_http_url(url):
         raise JobError(400, f"{field} must be an http(s) URL")
+    client = GuardedClient(dataclasses.replace(policy, max_bytes=min(policy.max_bytes, MAX_IMAGE_BYTES)))
     try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client, \
-                client.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise JobError(400, f"{field} could not be downloaded (HTTP {response.status_code})")
-            content = bytearray()
-            async for chunk in response.aiter_bytes():
-                content += chunk
-                if len(content) > MAX_IMAGE_BYTES:
-                    raise JobError(400, f"{field} is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
-        image = check_image_bytes(bytes(content), field=field)
-    except httpx.HTTPError as exc:
+        response = await client.get(url)
+        if response.status_code != 200:
+            raise JobError(400, f"{field} could not be downloaded (HTTP {response.status_code})")
+        image = check_image_bytes(response.content, field=field)
+    except FetchRefused as exc:
+        raise JobError(400, f"{field} refused: {exc}") from None
+    except (httpx.HTTPError, TimeoutError) as exc:
         raise JobError(400, f"{field} could not be downloaded: {type(exc).__name__}") from None
     except InvalidImage as exc:
         raise JobError(400, str(exc)) from None
+    finally:
+        await client.aclose()
     return f"data:{image.content_type};base64,{base64.b64encode(image.content).decode()}"
 
 

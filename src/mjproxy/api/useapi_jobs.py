@@ -123,7 +123,6 @@ class JobDesk:
         if reply.ref is not None:
             fields[REPLY_REF] = reply.ref
         if owner is not None:
-            # owner: principal.owner (stamped here until the engine's request objects carry it)
             fields[OWNER_EXTRA_KEY] = owner
         return fields
 
@@ -142,7 +141,6 @@ class JobDesk:
                                           description=f"/imagine {prompt}",
                                           notify_hook=self._service.notify_hook(reply.url))
             task.extra.update(self._job_fields("imagine", queue, limit, reply, owner))
-            # owner: principal.owner
             result = await self._service.place(task, account_id=queue.account.id)
             self._check_placed(result, queue)
         return await self._answer_when_seen(task.id)
@@ -151,7 +149,6 @@ class JobDesk:
         async with self._lock:
             queue, limit = self.capacity.choose(channel, reply.max_jobs)
             fields = {**self._job_fields("describe", queue, limit, reply, owner), "describeUrl": url}
-            # owner: principal.owner
             result = await self._submissions.describe(None, url, self._common(queue, reply, fields))
             self._check_placed(result, queue)
         return await self._answer_when_seen(str(result.result))
@@ -162,7 +159,6 @@ class JobDesk:
             queue, limit = self.capacity.choose(channel, reply.max_jobs)
             fields = {**self._job_fields("blend", queue, limit, reply, owner), "blendUrls": urls,
                       "blendDimensions": dimensions.capitalize()}
-            # owner: principal.owner
             result = await self._submissions.blend(images, dimensions.upper(), self._common(queue, reply, fields))
             self._check_placed(result, queue)
         return await self._answer_when_seen(str(result.result))
@@ -195,9 +191,8 @@ class JobDesk:
             if prompt and parsed is not None and not requires_modal(parsed, queue.account.remix):
                 raise JobError(400, f"Button {label} takes no prompt unless remix mode is on")
             fields = {**self._job_fields("button", queue, limit, reply, owner), BUTTON: label}
-            # owner: principal.owner
             result = await self._actions.action(ActionRequest(parent.id, found.custom_id, notify_hook=reply.url,
-                                                              extra=fields))
+                                                              extra=fields, owner=owner))
             if result.code == SubmitCode.MODAL and result.result:
                 modal_id = result.result
                 result = await self._actions.modal(modal_id, prompt, _as_data_url(mask))
@@ -269,12 +264,9 @@ class JobDesk:
                                       description=f"/imagine {prompt}",
                                       notify_hook=self._service.notify_hook(reply.url))
         task.extra.update(self._job_fields("imagine", None, None, reply, owner))
-        task.status = TaskStatus.FAILURE
-        task.fail_reason = f"[Banned prompt] the prompt contains the banned word `{banned}`"
-        task.finish_time = task.submit_time
-        # owner: principal.owner
-        await self._service.repo.insert(task)
-        self._bus.publish(TaskChanged.of(task))  # stored first, then announced (the callback goes out)
+        # Stored, then failed through the tracker: the failure is journalled with its callback (outbox).
+        await self._tracker.insert(task)
+        await self._tracker.fail_stored(task, f"[Banned prompt] the prompt contains the banned word `{banned}`")
         return self._outcome(task)
 
     @staticmethod

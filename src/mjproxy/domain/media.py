@@ -1,8 +1,10 @@
 """Images supplied by clients: data URLs decoded, types sniffed from the bytes, sizes checked.
 
 The name or declared MIME type of an upload is never trusted: the first bytes decide (DESIGN: bad
-input gets a clear error). Decoding to check dimensions goes through Pillow with its
-decompression-bomb guard left on.
+input gets a clear error). Every image is also opened by Pillow (header only) so that one declaring
+more than ``MAX_IMAGE_PIXELS`` is refused: a few kilobytes of PNG can unpack to gigabytes, in Discord's
+pipeline or in ours (a decompression bomb). Pillow's own guard is set to the same limit and its
+warning is turned into a refusal rather than a log line.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ import base64
 import binascii
 import io
 import re
+import warnings
 from dataclasses import dataclass
 
 from PIL import Image
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+# 8192 × 8192: above anything Midjourney takes or makes (its largest upscales are 4096 on a side), far
+# below what would exhaust memory when decoded (4 bytes a pixel: 256 MB).
+MAX_IMAGE_PIXELS = 8192 * 8192
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 _DATA_URL = re.compile(
     r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w-]+=[^;,]*)*)(?P<b64>;base64)?,(?P<data>.*)$", re.DOTALL)
@@ -77,17 +84,26 @@ def check_image_bytes(content: bytes, *, field: str, max_bytes: int = MAX_IMAGE_
     sniffed = sniff_image_type(content)
     if sniffed is None:
         raise InvalidImage(f"{field} is not an image (PNG, JPEG, GIF or WEBP expected)")
+    image_size(content, field=field)  # refuses unreadable headers and decompression bombs
     return ImageData(content, *sniffed)
 
 
-def image_size(content: bytes) -> tuple[int, int]:
-    """Width and height, reading only the header (Pillow's bomb guard stays on)."""
+def image_size(content: bytes, *, field: str = "the image") -> tuple[int, int]:
+    """Width and height, reading only the header; an image over MAX_IMAGE_PIXELS is refused."""
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            width, height = image.size
-            return int(width), int(height)
-    except (OSError, Image.DecompressionBombError) as exc:
-        raise InvalidImage(f"the image cannot be read: {exc}") from None
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that; here it is an error too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:
+                width, height = image.size
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise InvalidImage(f"{field} declares more than {MAX_IMAGE_PIXELS} pixels and is refused "
+                           f"(a decompression bomb?)") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImage(f"{field} cannot be read as an image: {exc}") from None
+    if int(width) * int(height) > MAX_IMAGE_PIXELS:
+        raise InvalidImage(f"{field} is {width}×{height}, more than {MAX_IMAGE_PIXELS} pixels")
+    return int(width), int(height)
 
 
 def check_mask(mask: ImageData, expected_size: tuple[int, int] | None) -> None:

@@ -20,8 +20,9 @@ from ..midjourney.constants import APPLICATION_IDS
 from ..midjourney.errors import SubmitError
 from ..midjourney.interactions import ButtonSpec, ModalSpec
 from ..midjourney.messages import split_options
+from ..store.codec import task_owner
 from .correlation import BUTTON_INDEX_KEY
-from .service import SubmitCode, SubmitResult, TaskService, set_interaction
+from .service import SubmitCode, SubmitResult, TaskService, set_interaction, stamp_owner
 from .tracker import COMPLETE_ON_ACK_KEY, IMAGE_SIZE_KEY, LEADER_KEY, SIBLINGS_KEY
 
 CUSTOM_ID_KEY = "_customId"
@@ -45,6 +46,7 @@ class ActionRequest:
     notify_hook: str | None = None
     description: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # public properties a dialect stamps on the child
+    owner: str | None = None  # the API key pressing the button; None for admin credentials
 
 
 def invalid(message: str) -> SubmitResult:
@@ -62,7 +64,10 @@ class Actions:
     async def action(self, request: ActionRequest) -> SubmitResult:
         if not request.task_id or not request.custom_id:
             return invalid("taskId and customId are required")
-        parent = await self._service.repo.get(request.task_id)
+        problem = await self._service.check_url(request.notify_hook, "notifyHook")
+        if problem is not None:
+            return problem
+        parent = await self._service.get(request.task_id, owner=request.owner)
         if parent is None:
             return SubmitResult(SubmitCode.NOT_FOUND, f"parent task {request.task_id} does not exist")
         if parent.status != TaskStatus.SUCCESS:
@@ -134,6 +139,8 @@ class Actions:
             notify_hook=self._service.notify_hook(request.notify_hook), parent_id=parent.id,
             account_id=parent.account_id, referenced_message_id=parent.message_id,
             progress_message_id=None)
+        # A button pressed by an admin on a user's task still belongs to that user.
+        stamp_owner(task, request.owner if request.owner is not None else task_owner(parent))
         task.description = request.description or f"/action {parent.id} {button_label(button)}"
         task.extra.update(request.extra)
         return task
@@ -157,8 +164,9 @@ class Actions:
         return SubmitResult(SubmitCode.MODAL, "Waiting for window confirm", task.id,
                             {"finalPrompt": prompt, "remix": is_remix, "discordInstanceId": parent.account_id})
 
-    async def modal(self, task_id: str, prompt: str | None, mask: str | None) -> SubmitResult:
-        task = await self._service.repo.get(task_id) if task_id else None
+    async def modal(self, task_id: str, prompt: str | None, mask: str | None, *,
+                    owner: str | None = None) -> SubmitResult:
+        task = await self._service.get(task_id, owner=owner) if task_id else None
         if task is None:
             return SubmitResult(SubmitCode.NOT_FOUND, f"task {task_id} does not exist")
         if task.status != TaskStatus.MODAL:
@@ -192,7 +200,7 @@ class Actions:
         return await self._service.place(task, account_id=parent.account_id, stored=True)
 
     async def change(self, task_id: str, action: str, index: int | None, *, state: str | None,
-                     notify_hook: str | None) -> SubmitResult:
+                     notify_hook: str | None, owner: str | None = None) -> SubmitResult:
         """The open edition's U/V/R on a grid, as a button click."""
         if not task_id:
             return invalid("taskId is required")
@@ -201,7 +209,7 @@ class Actions:
             return invalid("action must be UPSCALE, VARIATION or REROLL")
         if letter != "R" and (index is None or not 1 <= index <= 4):
             return invalid("index must be between 1 and 4")
-        parent = await self._service.repo.get(task_id)
+        parent = await self._service.get(task_id, owner=owner)
         if parent is None:
             return SubmitResult(SubmitCode.NOT_FOUND, f"parent task {task_id} does not exist")
         if parent.status != TaskStatus.SUCCESS:
@@ -215,19 +223,20 @@ class Actions:
             return invalid(f"task {parent.id} has no {letter}{index or ''} button")
         suffix = "R" if letter == "R" else f"{letter}{index}"
         return await self.action(ActionRequest(parent.id, custom_id, state=state, notify_hook=notify_hook,
-                                               description=f"/up {parent.id} {suffix}"))
+                                               description=f"/up {parent.id} {suffix}", owner=owner))
 
-    async def simple_change(self, content: str, *, state: str | None, notify_hook: str | None) -> SubmitResult:
+    async def simple_change(self, content: str, *, state: str | None, notify_hook: str | None,
+                            owner: str | None = None) -> SubmitResult:
         match = _SIMPLE_CHANGE.match(content or "")
         if match is None:
             return invalid("content must be '<taskId> U1..U4|V1..V4|R'")
         task_id, token = match.group(1), match.group(2).upper()
         action = {"U": "UPSCALE", "V": "VARIATION", "R": "REROLL"}[token[0]]
         index = int(token[1]) if len(token) == 2 else None
-        return await self.change(task_id, action, index, state=state, notify_hook=notify_hook)
+        return await self.change(task_id, action, index, state=state, notify_hook=notify_hook, owner=owner)
 
-    async def seed(self, task_id: str) -> SubmitResult:
-        task = await self._service.repo.get(task_id)
+    async def seed(self, task_id: str, *, owner: str | None = None) -> SubmitResult:
+        task = await self._service.get(task_id, owner=owner)
         if task is None:
             return SubmitResult(SubmitCode.NOT_FOUND, f"task {task_id} does not exist")
         if task.status != TaskStatus.SUCCESS or not task.message_hash:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -20,6 +20,7 @@ from ..domain.prompt import extract_speed_flag
 from ..domain.task import BotType, Task, TaskAction, TaskStatus
 from ..midjourney.errors import SubmitError
 from ..midjourney.interactions import EXTRA_KEY, InteractionSpec, SlashSpec, Upload, spec_from_json, spec_to_json
+from ..store.codec import OWNER_EXTRA_KEY, task_owner
 from ..store.repository import TaskRepository
 from .ports import AccountPort
 from .scheduler import NoAccountAvailable, QueueFull, Scheduler
@@ -69,6 +70,7 @@ class ImagineRequest:
     notify_hook: str | None = None
     account_filter: AccountFilter | None = None
     mode: str | None = None  # "fast" | "relax" | "turbo" from a path prefix
+    owner: str | None = None  # the API key that submits it; None for admin credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,20 @@ class EngineLimits:
 
 
 PINNED_KEY = "_pinned"
+
+# Checks a client-supplied URL the server will request (SSRF guard); raises ValueError saying why not.
+UrlGuard = Callable[[str], Awaitable[None]]
+
+
+def stamp_owner(task: Task, owner: str | None) -> Task:
+    if owner is not None:
+        task.extra[OWNER_EXTRA_KEY] = owner
+    return task
+
+
+def visible_to(task: Task, owner: str | None) -> bool:
+    """A caller bound to an owner sees only that owner's tasks; None (admin) sees all."""
+    return owner is None or task_owner(task) == owner
 
 
 def force_speed_mode(task: Task, mode: SpeedMode) -> None:
@@ -110,7 +126,7 @@ class TaskService:
     def __init__(self, repo: TaskRepository, tracker: Tracker, scheduler: Scheduler, clock: Clock,
                  limits: EngineLimits, ids: TaskIdGenerator | None = None, *,
                  accounts: Callable[[str], AccountPort | None] | None = None,
-                 uploads_dir: Path | None = None) -> None:
+                 uploads_dir: Path | None = None, url_guard: UrlGuard | None = None) -> None:
         self._repo = repo
         self._tracker = tracker
         self._scheduler = scheduler
@@ -119,6 +135,7 @@ class TaskService:
         self._ids = ids or TaskIdGenerator()
         self._accounts = accounts or (lambda account_id: None)
         self.uploads_dir = uploads_dir or Path("data") / "uploads"
+        self._url_guard = url_guard
 
     # -- shared helpers for the use cases --------------------------------------------------------
     @property
@@ -137,6 +154,16 @@ class TaskService:
 
     def notify_hook(self, requested: str | None) -> str | None:
         return requested or self._limits.default_notify_hook
+
+    async def check_url(self, url: str | None, field: str) -> SubmitResult | None:
+        """Code 4 when the server must not request ``url`` (private address, bad scheme…); None if fine."""
+        if not url or self._url_guard is None or url == self._limits.default_notify_hook:
+            return None  # the operator's own default hook is trusted
+        try:
+            await self._url_guard(url)
+        except ValueError as exc:
+            return SubmitResult(SubmitCode.VALIDATION_ERROR, f"{field} refused: {exc}")
+        return None
 
     async def fail_task(self, task_id: str, reason: str) -> None:
         await self._tracker.fail(task_id, reason, category="account")
@@ -206,7 +233,7 @@ class TaskService:
 
     async def submit_imagine(self, request: ImagineRequest) -> SubmitResult:
         prompt = request.prompt.strip()
-        problem = self.validate_prompt(prompt)
+        problem = self.validate_prompt(prompt) or await self.check_url(request.notify_hook, "notifyHook")
         if problem is not None:
             return problem
         task = Task(
@@ -215,6 +242,7 @@ class TaskService:
             notify_hook=request.notify_hook or self._limits.default_notify_hook,
             submit_time=now_ms(self._clock),
         )
+        stamp_owner(task, request.owner)
         return await self.place(task, request.account_filter,
                                 path_mode=SpeedMode(request.mode) if request.mode else None)
 
@@ -299,18 +327,20 @@ class TaskService:
     # -- queries -----------------------------------------------------------------------------
     # Reads come from the store, never from the live objects: a client sees only what is persisted
     # (DESIGN invariant 5), so nothing it saw can be lost by a crash.
-    async def get(self, task_id: str) -> Task | None:
-        return await self._repo.get(task_id)
+    # ``owner`` (a user key's id) hides other owners' tasks exactly as if they did not exist.
+    async def get(self, task_id: str, *, owner: str | None = None) -> Task | None:
+        task = await self._repo.get(task_id)
+        return task if task is not None and visible_to(task, owner) else None
 
-    async def get_many(self, ids: Sequence[str]) -> list[Task]:
-        return await self._repo.get_many(ids)
+    async def get_many(self, ids: Sequence[str], *, owner: str | None = None) -> list[Task]:
+        return [t for t in await self._repo.get_many(ids) if visible_to(t, owner)]
 
-    async def list_page(self, *, offset: int, limit: int) -> tuple[list[Task], int]:
-        tasks = await self._repo.list_page(offset=offset, limit=limit)
-        return tasks, await self._repo.count()
+    async def list_page(self, *, offset: int, limit: int, owner: str | None = None) -> tuple[list[Task], int]:
+        tasks = await self._repo.list_page(offset=offset, limit=limit, owner=owner)
+        return tasks, await self._repo.count(owner=owner)
 
-    async def queue(self) -> list[Task]:
-        return await self._repo.get_many([t.id for t in self._scheduler.snapshot()])
+    async def queue(self, *, owner: str | None = None) -> list[Task]:
+        return await self.get_many([t.id for t in self._scheduler.snapshot()], owner=owner)
 
     # -- restart -----------------------------------------------------------------------------
     async def recover(self, accounts: Callable[[str], AccountPort | None]) -> int:

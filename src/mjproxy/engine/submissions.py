@@ -15,7 +15,7 @@ from ..midjourney.constants import APPLICATION_IDS
 from ..midjourney.errors import SubmitError
 from ..midjourney.interactions import FaceSwapSpec, SlashSpec
 from .scheduler import NoAccountAvailable
-from .service import AccountFilter, SubmitCode, SubmitResult, TaskService, set_interaction
+from .service import AccountFilter, SubmitCode, SubmitResult, TaskService, set_interaction, stamp_owner
 
 BLEND_DIMENSIONS = {"PORTRAIT": "--ar 2:3", "SQUARE": "--ar 1:1", "LANDSCAPE": "--ar 3:2"}
 MAX_REFERENCE_IMAGES = 5
@@ -29,6 +29,7 @@ class Common:
     account_filter: AccountFilter | None = None
     mode: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # public properties a dialect stamps on the task
+    owner: str | None = None  # the API key that submits it; None for admin credentials
 
     @property
     def path_mode(self) -> SpeedMode | None:
@@ -47,10 +48,13 @@ class Submissions:
     def __init__(self, service: TaskService) -> None:
         self._service = service
 
+    async def _hook_problem(self, common: Common) -> SubmitResult | None:
+        return await self._service.check_url(common.notify_hook, "notifyHook")
+
     async def imagine_with_images(self, prompt: str, images: Sequence[str], common: Common) -> SubmitResult:
         """Image prompts: uploaded to the account's channel at run time, their URLs put before the prompt."""
         prompt = prompt.strip()
-        problem = self._service.validate_prompt(prompt)
+        problem = self._service.validate_prompt(prompt) or await self._hook_problem(common)
         if problem is not None:
             return problem
         if len(images) > MAX_REFERENCE_IMAGES:
@@ -62,6 +66,7 @@ class Submissions:
         task = self._service.new_task(TaskAction.IMAGINE, bot_type=common.bot_type, prompt=prompt, prompt_en=prompt,
                                       description=f"/imagine {prompt}", state=common.state,
                                       notify_hook=self._service.notify_hook(common.notify_hook))
+        stamp_owner(task, common.owner)
         uploads = [await self._service.store_upload(task.id, n, image) for n, image in enumerate(decoded)]
         set_interaction(task, SlashSpec("imagine", [payloads.string_option("prompt", prompt)],
                                         application_id=APPLICATION_IDS[common.bot_type], reference_images=uploads))
@@ -70,9 +75,14 @@ class Submissions:
     async def describe(self, image: str | None, link: str | None, common: Common) -> SubmitResult:
         if bool(image) == bool(link):
             return invalid("give either base64 (an image data URL) or link (an http(s) URL)")
+        # The link itself is fetched by Midjourney, never by this server, so it needs no SSRF check here.
+        problem = await self._hook_problem(common)
+        if problem is not None:
+            return problem
         task = self._service.new_task(TaskAction.DESCRIBE, bot_type=common.bot_type, state=common.state,
                                       notify_hook=self._service.notify_hook(common.notify_hook))
         task.extra.update(common.extra)
+        stamp_owner(task, common.owner)
         application_id = APPLICATION_IDS[common.bot_type]
         if link:
             if not is_http_url(link) or len(link) > 2000:
@@ -95,6 +105,9 @@ class Submissions:
             return invalid("base64Array must hold 2 to 5 images")
         if dimensions not in BLEND_DIMENSIONS:
             return invalid("dimensions must be PORTRAIT, SQUARE or LANDSCAPE")
+        problem = await self._hook_problem(common)
+        if problem is not None:
+            return problem
         try:
             decoded = decode_all(images, "base64Array")
         except InvalidImage as exc:
@@ -102,6 +115,7 @@ class Submissions:
         task = self._service.new_task(TaskAction.BLEND, bot_type=common.bot_type, state=common.state,
                                       notify_hook=self._service.notify_hook(common.notify_hook))
         task.extra.update(common.extra)
+        stamp_owner(task, common.owner)
         task.description = f"/blend {task.id} {len(decoded)}"
         uploads = [await self._service.store_upload(task.id, n, image, option=f"image{n + 1}")
                    for n, image in enumerate(decoded)]
@@ -111,17 +125,21 @@ class Submissions:
 
     async def shorten(self, prompt: str, common: Common) -> SubmitResult:
         prompt = prompt.strip()
-        problem = self._service.validate_prompt(prompt)
+        problem = self._service.validate_prompt(prompt) or await self._hook_problem(common)
         if problem is not None:
             return problem
         task = self._service.new_task(TaskAction.SHORTEN, bot_type=common.bot_type, prompt=prompt, prompt_en=prompt,
                                       description=f"/shorten {prompt}", state=common.state,
                                       notify_hook=self._service.notify_hook(common.notify_hook))
+        stamp_owner(task, common.owner)
         set_interaction(task, SlashSpec("shorten", [payloads.string_option("prompt", prompt)],
                                         application_id=APPLICATION_IDS[common.bot_type]))
         return await self._service.place(task, common.account_filter, path_mode=common.path_mode)
 
     async def swap_face(self, source: str, target: str, common: Common) -> SubmitResult:
+        problem = await self._hook_problem(common)
+        if problem is not None:
+            return problem
         try:
             source_image = decode_image_data_url(source, field="sourceBase64")
             target_image = decode_image_data_url(target, field="targetBase64")
@@ -130,6 +148,7 @@ class Submissions:
         task = self._service.new_task(TaskAction.SWAP_FACE, bot_type=BotType.INSIGHT_FACE, state=common.state,
                                       notify_hook=self._service.notify_hook(common.notify_hook),
                                       description="/swapid")
+        stamp_owner(task, common.owner)
         source_upload = await self._service.store_upload(task.id, 0, source_image, option="image")
         target_upload = await self._service.store_upload(task.id, 1, target_image, option="image")
         set_interaction(task, FaceSwapSpec(source_upload, target_upload, face_id=f"mjp{task.id[-10:]}"))

@@ -24,6 +24,7 @@ import httpx
 
 from ..domain.clock import Clock, now_ms
 from ..engine.events import EventBus, TaskChanged
+from ..net.guard import GuardedClient
 from ..store.outbox import INSERT_EVENT, DeliveryStatus, OutboxEvent, OutboxStore, event_row
 from ..store.repository import SideWrite
 from .formats import render_callback
@@ -107,8 +108,13 @@ class OutboxDelivery:
     """Sends due outbox events. ``client`` is injectable: production plugs in a guarded (SSRF-safe) client."""
 
     def __init__(self, store: OutboxStore, bus: EventBus, clock: Clock, policy: OutboxPolicy, *,
-                 client: httpx.AsyncClient | None = None, timeout_seconds: float = 10.0) -> None:
+                 client: httpx.AsyncClient | None = None, timeout_seconds: float = 10.0,
+                 guard: GuardedClient | None = None, trusted_urls: frozenset[str] = frozenset()) -> None:
         self._store = store
+        # Client-supplied URLs are posted through the SSRF guard (every address checked at connect time);
+        # the operator's own URLs (trusted_urls) through the plain client.
+        self._guard = guard
+        self._trusted_urls = trusted_urls
         self._clock = clock
         self._policy = policy
         self._owns_client = client is None
@@ -205,7 +211,10 @@ class OutboxDelivery:
         if self._policy.secret:
             headers[SIGNATURE_HEADER] = signature(self._policy.secret, timestamp, body)
         try:
-            response = await self._client.post(event.url, content=body, headers=headers)
+            if self._guard is not None and event.url not in self._trusted_urls:
+                response = await self._guard.post(event.url, content=body, headers=headers, follow_redirects=False)
+            else:
+                response = await self._client.post(event.url, content=body, headers=headers)
         except httpx.TimeoutException as exc:
             return None, f"timed out ({type(exc).__name__})"
         except httpx.HTTPError as exc:
@@ -260,3 +269,5 @@ class OutboxDelivery:
             await asyncio.gather(*jobs, return_exceptions=True)
         if self._owns_client:
             await self._client.aclose()
+        if self._guard is not None:
+            await self._guard.aclose()

@@ -4,9 +4,9 @@ Accounts live in the database so that the admin API can add, edit and remove the
 edits survive a restart. The configuration file only *seeds* the table (``upsert_seed``): an account
 that is already stored keeps its run-time edits even when the file says otherwise.
 
-SECURITY: ``data`` holds the Discord user token exactly as given, in clear text. Anyone who can read
-the database file (or its backups) can take over every account in it. Encrypting tokens at rest is a
-later issue; until then protect the database like the configuration file that holds the same tokens.
+SECURITY: with ``security.encryption_key`` set, ``data`` holds the Discord user token encrypted
+(store/secrets.py) and ``secure_tokens`` encrypts rows written before the key was configured. Without a
+key the token is stored in clear text: protect the database like the configuration file then.
 """
 
 from __future__ import annotations
@@ -20,27 +20,38 @@ from sqlalchemy.exc import IntegrityError
 from mjproxy.domain.account import AccountDefinition
 from mjproxy.domain.clock import Clock, SystemClock, now_ms
 from mjproxy.store.database import Database
-from mjproxy.store.errors import AccountConflict, AccountNotFound
+from mjproxy.store.errors import AccountConflict, AccountNotFound, TokenKeyError
 from mjproxy.store.schema import accounts
+from mjproxy.store.secrets import ENCRYPTED_FIELD, PLAIN_FIELD, TokenCipher
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def account_to_row(defn: AccountDefinition) -> dict[str, Any]:
+def account_to_row(defn: AccountDefinition, cipher: TokenCipher | None = None) -> dict[str, Any]:
     """All columns of ``accounts`` for one definition; ``data`` is the source of truth."""
+    data = defn.to_json()
+    if cipher is not None:
+        data[ENCRYPTED_FIELD] = cipher.encrypt(data.pop(PLAIN_FIELD))
     return {
         "id": defn.id,
         "name": defn.name,
         "enabled": defn.enabled,
         "created_at": defn.created_at,
         "updated_at": defn.updated_at,
-        "data": _encode(defn.to_json()),
+        "data": _encode(data),
     }
 
 
-def account_from_data(data: str) -> AccountDefinition:
+def account_from_data(data: str, cipher: TokenCipher | None = None) -> AccountDefinition:
     # from_json ignores keys it does not know, so a row written by a newer mjproxy still reads.
     decoded: dict[str, Any] = json.loads(data)
+    encrypted = decoded.pop(ENCRYPTED_FIELD, None)
+    if encrypted is not None:
+        account_id = str(decoded.get("channel_id", "?"))
+        if cipher is None:
+            raise TokenKeyError(f"the Discord token of account {account_id} is stored encrypted but "
+                                f"security.encryption_key is not set; configure the key it was stored with")
+        decoded[PLAIN_FIELD] = cipher.decrypt(str(encrypted), account_id=account_id)
     return AccountDefinition.from_json(decoded)
 
 
@@ -55,6 +66,8 @@ _UPDATE = (
     .values({c.name: sa.bindparam(c.name) for c in accounts.columns if c.name != "id"})
 )
 _DELETE = sa.delete(accounts).where(accounts.c.id == sa.bindparam("account_id"))
+_ROWS = sa.select(accounts.c.id, accounts.c.data)
+_SET_DATA = sa.update(accounts).where(accounts.c.id == sa.bindparam("account_id")).values(data=sa.bindparam("data"))
 
 
 class AccountRepository:
@@ -64,27 +77,47 @@ class AccountRepository:
     method takes the ordinary async path; nothing here is on a hot path.
     """
 
-    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+    def __init__(self, db: Database, *, clock: Clock | None = None, cipher: TokenCipher | None = None) -> None:
         self._db = db
         self._clock: Clock = clock or SystemClock()
+        self._cipher = cipher
+
+    async def secure_tokens(self) -> int:
+        """At start-up: check every stored token reads with the configured key; encrypt clear-text ones.
+
+        Returns how many rows were encrypted. Raises ``TokenKeyError`` (and changes nothing) when a stored
+        token is encrypted and the key is missing or another one.
+        """
+        async with self._db.write() as conn:
+            rows = (await conn.execute(_ROWS)).all()
+            plain = []
+            for account_id, data in rows:
+                account_from_data(data, self._cipher)  # raises on a missing or wrong key
+                if self._cipher is not None and PLAIN_FIELD in json.loads(data):
+                    plain.append(account_id)
+            for account_id, data in rows:
+                if account_id in plain:
+                    row = account_to_row(account_from_data(data), self._cipher)
+                    await conn.execute(_SET_DATA, {"account_id": account_id, "data": row["data"]})
+        return len(plain)
 
     async def list(self) -> list[AccountDefinition]:
         """Every stored account, oldest first (ties by id), enabled or not."""
         async with self._db.read() as conn:
             rows = (await conn.execute(_LIST)).scalars().all()
-        return [account_from_data(data) for data in rows]
+        return [account_from_data(data, self._cipher) for data in rows]
 
     async def get(self, account_id: str) -> AccountDefinition | None:
         async with self._db.read() as conn:
             data = (await conn.execute(_GET, {"id": account_id})).scalar()
-        return None if data is None else account_from_data(data)
+        return None if data is None else account_from_data(data, self._cipher)
 
     async def insert(self, defn: AccountDefinition) -> None:
         """Store a new account. Raises ``AccountConflict`` when its id (channel id) is already stored."""
         self._stamp(defn, created=True)
         try:
             async with self._db.write() as conn:
-                await conn.execute(_INSERT, account_to_row(defn))
+                await conn.execute(_INSERT, account_to_row(defn, self._cipher))
         except IntegrityError as error:
             raise AccountConflict(defn.id) from error
 
@@ -101,7 +134,7 @@ class AccountRepository:
             if not defn.created_at:
                 defn.created_at = int(stored_created)
             self._stamp(defn, created=False)
-            row = account_to_row(defn)
+            row = account_to_row(defn, self._cipher)
             row["account_id"] = row.pop("id")
             await conn.execute(_UPDATE, row)
 
@@ -123,7 +156,7 @@ class AccountRepository:
                 if (await conn.execute(_EXISTS, {"id": defn.id})).scalar() is not None:
                     return False
                 self._stamp(defn, created=True)
-                await conn.execute(_INSERT, account_to_row(defn))
+                await conn.execute(_INSERT, account_to_row(defn, self._cipher))
         except IntegrityError:
             # Another node seeded the same account between our check and our insert (PostgreSQL has no
             # process-wide write lock). It is stored either way, just not by us.

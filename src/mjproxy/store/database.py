@@ -384,6 +384,20 @@ class Database:
             for statement, rows in batches:
                 await conn.execute(statement, rows)
 
+    async def scrub(self) -> None:
+        """Rewrite the SQLite file so that no old version of a row survives in free pages or the WAL.
+
+        Used once after secrets stored in clear text were encrypted in place: an UPDATE leaves the old
+        bytes in the file until SQLite happens to reuse the space. No-op on other databases.
+        """
+        if self.dialect_name != "sqlite":
+            return
+        assert self._write_lock is not None
+        async with self._write_lock, self._engine.connect() as conn:
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await auto.exec_driver_sql("VACUUM")
+            await auto.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def close(self) -> None:
         if self._thread_writer is not None:
             await self._thread_writer.close()

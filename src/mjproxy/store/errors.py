@@ -45,3 +45,10 @@ class AccountConflict(StoreError):
     def __init__(self, account_id: str) -> None:
         super().__init__(f"account {account_id} already exists")
         self.account_id = account_id
+
+
+class TokenKeyError(StoreError):
+    """Stored Discord tokens cannot be read with the configured encryption key (missing or wrong).
+
+    Start-up stops on it: carrying on would mean dropping accounts silently or overwriting them.
+    """

@@ -79,12 +79,27 @@ def _create_webhook_events_v4(conn: Connection) -> None:
     table.create(conn)
 
 
+def _create_api_keys_v3(conn: Connection) -> None:
+    # Frozen like the accounts table above, for the same reason.
+    frozen = sa.MetaData(naming_convention=schema.metadata.naming_convention)
+    sa.Table(
+        "api_keys",
+        frozen,
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("name", sa.Text, nullable=False, server_default=""),
+        sa.Column("scope", sa.String(16), nullable=False),
+        sa.Column("hint", sa.String(32), nullable=False, server_default=""),
+        sa.Column("key_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("revoked_at", sa.BigInteger),
+        sa.Index(None, "key_hash", unique=True),
+    ).create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "tasks and schema_version", (_create_all,)),
     Migration(2, "accounts", (_create_accounts_v2,)),
-    # Placeholder so that 4 follows without a gap on this branch; issue5-security's migration 3 replaces it
-    # at merge (the lead renumbers).
-    Migration(3, "reserved (no-op on this branch)", ()),
+    Migration(3, "api_keys", (_create_api_keys_v3,)),
     Migration(4, "webhook outbox", (_create_webhook_events_v4,)),
 )
 

@@ -110,3 +110,18 @@ webhook_events = sa.Table(
     # The delivery worker's scan: due pending events, soonest first.
     sa.Index(None, "status", "next_attempt_at"),
 )
+
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    # The key id is what tasks are stamped with (tasks.owner); the key itself is never stored.
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("hint", sa.String(32), nullable=False, server_default=""),  # "mjp_AbCd…" for lists
+    sa.Column("key_hash", sa.String(64), nullable=False),  # SHA-256 hex of the key
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # epoch ms
+    sa.Column("revoked_at", sa.BigInteger),  # epoch ms; NULL while the key works
+    sa.Index(None, "key_hash", unique=True),
+)

@@ -1,0 +1,1 @@
+"""Network helpers shared by every layer that reaches out on a client's behalf."""
