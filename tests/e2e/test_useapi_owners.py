@@ -1,31 +1,40 @@
-"""/v2 jobs belong to the key that created them (ownership seam of api/auth.py): other users' jobs are 404."""
+"""/v2 jobs belong to the API key that created them: other users' jobs are 404, admins see all."""
 
 from __future__ import annotations
 
-from mjproxy.api.auth import Authenticator, Principal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
 from mjproxy.emulator import Emulator
-from tests.e2e.harness import Proxy
+from tests.e2e.harness import Proxy, proxy_settings, running_proxy
+from tests.e2e.test_api_keys import create_key
 from tests.e2e.useapi_helpers import wait_job
 
-
-class TwoUsers(Authenticator):
-    """API keys as the security branch provides them: one owner per key (here two fixed keys)."""
-
-    async def authenticate(self, credential: str) -> Principal | None:
-        return {"key-a": Principal("user", "a"), "key-b": Principal("user", "b"),
-                "admin": Principal("admin")}.get(credential)
+ADMIN = "the-admin-secret"
 
 
-async def test_users_see_only_their_jobs(emulator: Emulator, proxy: Proxy) -> None:
-    app = proxy.server.config.app
-    app.state.authenticator = TwoUsers(proxy.runtime.settings.server)
-    a, b = {"Authorization": "Bearer key-a"}, {"Authorization": "Bearer key-b"}
+@pytest.fixture
+async def secured(emulator: Emulator, tmp_path: Path) -> AsyncIterator[Proxy]:
+    settings = proxy_settings(emulator, tmp_path, server={"admin_secret": ADMIN})
+    async with running_proxy(settings) as proxy:
+        yield proxy
+
+
+async def test_users_see_only_their_jobs(emulator: Emulator, secured: Proxy) -> None:
+    proxy = secured
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    proxy.client.headers.update(admin)
+    key_a, key_b = (await create_key(proxy, "a"))["key"], (await create_key(proxy, "b"))["key"]
+    del proxy.client.headers["Authorization"]
+    a, b = {"Authorization": f"Bearer {key_a}"}, {"Authorization": f"Bearer {key_b}"}
     emulator.config.job_duration_s = 3
     started = (await proxy.client.post("/v2/jobs/imagine", json={"prompt": "a's fox"}, headers=a)).json()
     jobid = started["jobid"]
     assert (await proxy.client.get("/v2/jobs", headers=a)).json() == [jobid]
     assert (await proxy.client.get("/v2/jobs", headers=b)).json() == []
-    assert (await proxy.client.get("/v2/jobs", headers={"Authorization": "Bearer admin"})).json() == [jobid]
+    assert (await proxy.client.get("/v2/jobs", headers=admin)).json() == [jobid]
     proxy.client.headers.update(a)
     await wait_job(proxy.client, jobid)
     for response in (await proxy.client.get("/v2/jobs/", params={"jobid": jobid}, headers=b),
