@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from . import admin, mj
+from . import admin, images, mj
 from .auth import Authenticator
 from .errors import ApiError
 from .health import router as health_router
@@ -103,5 +103,6 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
         app.include_router(mj.router, prefix=f"{prefix}/mj", include_in_schema=False)
     app.include_router(admin.router, prefix="/mj")  # account administration; no speed prefixes
     app.include_router(health_router)
+    app.include_router(images.router)  # /media/* links and /mj/image/{taskId}
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)
     return app
