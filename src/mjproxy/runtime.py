@@ -131,7 +131,7 @@ class Runtime:
         self._sweeper = TimeoutSweeper(tracker, self.clock, engine.timeout_sweep_seconds)
         self._sweeper.start()
         if self.media is not None:
-            self.media.start()
+            await self.media.start()
         # Everything built so far lives as long as the process. Moving it out of the collector's reach
         # keeps full (generation 2) collections from re-scanning it: they paused the event loop for
         # 20–40 ms under load, which showed up directly in task latency (bench/README.md).

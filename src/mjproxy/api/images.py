@@ -7,7 +7,10 @@ stored links never expire. ``/mj/image`` is the authenticated way to the same by
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import os
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -38,13 +41,22 @@ async def media(key: str, request: Request) -> Response:
     service = media_of(request)
     if service is None:
         raise ApiError(404, "image storage is turned off (images.rehost = false)")
-    storage = service.storage
+    storage = service.backend
     if isinstance(storage, LocalStorage):
         path = storage.path_of(key)
-        if path is None or not path.is_file():
+        try:
+            stat = await asyncio.to_thread(os.stat, path) if path is not None else None
+        except OSError:
+            stat = None
+        if path is None or stat is None or not S_ISREG(stat.st_mode):
             raise ApiError(404, f"no stored image {key}")
-        # FileResponse streams from disk and answers If-None-Match / If-Modified-Since with 304.
-        return FileResponse(path, media_type=content_type_of(key), headers={"Cache-Control": IMMUTABLE})
+        # Streams from disk; its ETag (size + mtime) never changes since objects are written once.
+        response = FileResponse(path, media_type=content_type_of(key), stat_result=stat,
+                                headers={"Cache-Control": IMMUTABLE})
+        etag = response.headers.get("etag")
+        if etag and request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag, "Cache-Control": IMMUTABLE})
+        return response
     target = storage.public_url(key) or storage.presigned_url(key)
     if target is None:
         raise ApiError(404, f"no stored image {key}")

@@ -430,6 +430,11 @@ class Tracker:
             task.image_url = url
             self._commit(task).add_done_callback(_log_failure)
 
+    @property
+    def image_jobs(self) -> int:
+        """Downloads and stores in flight."""
+        return len(self._image_jobs)
+
     async def stop_image_jobs(self) -> None:
         """Shutdown: stop the downloads in flight; their tasks resume after a restart (see ``track``)."""
         jobs = list(self._image_jobs)

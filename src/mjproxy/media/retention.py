@@ -71,11 +71,11 @@ class RetentionJob:
                 task = found.get(task_id)
                 if task is None:
                     report.orphans += 1
-                    report.objects += await self._storage.delete_task(task_id)
+                    report.objects += (await self._storage.delete_task(task_id)).files
                     continue
                 if not task.status.is_terminal or (task.finish_time or 0) > cutoff:
                     continue
-                report.objects += await self._storage.delete_task(task_id)
+                report.objects += (await self._storage.delete_task(task_id)).files
                 expire_images(task)
                 await self._repo.update(task)
                 report.tasks += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,12 +9,11 @@ from typing import Any
 from ..config import ImagesSettings
 from ..domain.clock import Clock
 from ..store.repository import TaskRepository
+from .accounting import CountingStorage
 from .download import Downloader
 from .pipeline import ImagePipeline
 from .retention import RetentionJob
 from .storage import ImageStorage, LocalStorage, S3Storage, Usage
-
-USAGE_CACHE_SECONDS = 10.0  # /healthz may be polled often; walking a large store is not free
 
 
 def build_storage(settings: ImagesSettings, data_dir: str) -> ImageStorage:
@@ -32,7 +30,8 @@ class MediaService:
     def __init__(self, settings: ImagesSettings, data_dir: str, clock: Clock, repo: TaskRepository,
                  base_url: Callable[[], str]) -> None:
         self.settings = settings
-        self.storage = build_storage(settings, data_dir)
+        self.backend = build_storage(settings, data_dir)
+        self.storage = CountingStorage(self.backend)
         downloader = Downloader(clock, max_bytes=settings.max_bytes, timeout_seconds=settings.download_timeout_seconds,
                                 attempts=settings.download_attempts, backoff_seconds=settings.retry_backoff_seconds)
         self.pipeline = ImagePipeline(self.storage, downloader, base_url=base_url, split_grids=settings.split_grids,
@@ -40,9 +39,15 @@ class MediaService:
                                       thumbnail_quality=settings.thumbnail_quality)
         self.retention = RetentionJob(self.storage, repo, clock, retention_days=settings.retention_days,
                                       interval_seconds=settings.cleanup_interval_seconds)
-        self._usage: tuple[float, Usage] | None = None
+        self._counted = False
+        self._problem = ""
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        try:
+            await self.storage.recount()
+            self._counted = True
+        except Exception as exc:  # an unreachable bucket is reported by /healthz, not a reason not to start
+            self._problem = f"storage unreachable at start-up: {type(exc).__name__}: {exc}"
         self.retention.start()
 
     async def stop(self) -> None:
@@ -52,17 +57,14 @@ class MediaService:
     async def cleanup(self) -> None:
         """One retention pass now (also what the background job runs)."""
         await self.retention.run_once()
-        self._usage = None
 
     async def usage(self) -> Usage:
-        if self._usage is None or time.monotonic() - self._usage[0] > USAGE_CACHE_SECONDS:
-            self._usage = (time.monotonic(), await self.storage.usage())
-        return self._usage[1]
+        return await self.storage.usage()
 
     async def health(self) -> dict[str, Any]:
-        view: dict[str, Any] = {"backend": self.storage.name, "retentionDays": self.settings.retention_days}
-        try:
-            usage = await self.usage()
-        except Exception as exc:  # an unreachable bucket must not take /healthz down with it
-            return view | {"error": f"storage unreachable: {type(exc).__name__}"}
-        return view | {"bytes": usage.bytes, "files": usage.files}
+        usage = await self.usage()
+        view: dict[str, Any] = {"backend": self.storage.name, "bytes": usage.bytes, "files": usage.files,
+                                "retentionDays": self.settings.retention_days}
+        if not self._counted:
+            view["error"] = self._problem
+        return view

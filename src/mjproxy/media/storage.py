@@ -57,8 +57,8 @@ class ImageStorage(Protocol):
     def presigned_url(self, key: str) -> str | None:
         """A short-lived direct link, or None when the backend has none (local files)."""
 
-    async def delete_task(self, task_id: str) -> int:
-        """Delete every object of one task; returns how many were deleted."""
+    async def delete_task(self, task_id: str) -> Usage:
+        """Delete every object of one task; returns what was deleted."""
 
     async def task_ids(self) -> list[str]:
         """Every task that has stored objects."""
@@ -111,10 +111,10 @@ class LocalStorage:
     def presigned_url(self, key: str) -> str | None:
         return None
 
-    async def delete_task(self, task_id: str) -> int:
+    async def delete_task(self, task_id: str) -> Usage:
         path = self.path_of(task_id)
         if path is None or "/" in task_id:
-            return 0
+            return Usage(0, 0)
         return await asyncio.to_thread(_remove_tree, path)
 
     async def task_ids(self) -> list[str]:
@@ -126,17 +126,7 @@ class LocalStorage:
         return await asyncio.to_thread(scan)
 
     async def usage(self) -> Usage:
-        def scan() -> Usage:
-            total = files = 0
-            for directory, _, names in os.walk(self.root):
-                for name in names:
-                    if name.startswith(".tmp-"):
-                        continue
-                    total += os.stat(os.path.join(directory, name)).st_size
-                    files += 1
-            return Usage(total, files)
-
-        return await asyncio.to_thread(scan)
+        return await asyncio.to_thread(_scan, self.root)
 
     async def close(self) -> None:
         return None
@@ -154,12 +144,26 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def _remove_tree(path: Path) -> int:
+def _remove_tree(path: Path) -> Usage:
     if not path.is_dir():
-        return 0
-    count = sum(len(names) for _, _, names in os.walk(path))
+        return Usage(0, 0)
+    usage = _scan(path)
     shutil.rmtree(path, ignore_errors=True)
-    return count
+    return usage
+
+
+def _scan(root: Path) -> Usage:
+    total = files = 0
+    for directory, _, names in os.walk(root):
+        for name in names:
+            if name.startswith(".tmp-"):
+                continue
+            try:
+                total += os.stat(os.path.join(directory, name)).st_size
+            except FileNotFoundError:
+                continue  # deleted while we walked
+            files += 1
+    return Usage(total, files)
 
 
 class S3Storage:
@@ -218,18 +222,20 @@ class S3Storage:
             "get_object", Params={"Bucket": self._bucket, "Key": self._key(key)}, ExpiresIn=self._presign_seconds)
         return url
 
-    async def delete_task(self, task_id: str) -> int:
+    async def delete_task(self, task_id: str) -> Usage:
         if not _valid_key(task_id) or "/" in task_id:
-            return 0
+            return Usage(0, 0)
 
-        def delete() -> int:
-            deleted = 0
+        def delete() -> Usage:
+            files = size = 0
             for page in self._pages(Prefix=self._key(task_id + "/")):
-                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-                if keys:
+                contents = page.get("Contents", [])
+                if contents:
+                    keys = [{"Key": item["Key"]} for item in contents]
                     self._client.delete_objects(Bucket=self._bucket, Delete={"Objects": keys, "Quiet": True})
-                    deleted += len(keys)
-            return deleted
+                    files += len(contents)
+                    size += sum(int(item["Size"]) for item in contents)
+            return Usage(size, files)
 
         return await asyncio.to_thread(delete)
 
