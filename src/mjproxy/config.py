@@ -133,6 +133,7 @@ class S3Settings(_Section):
     secret_access_key: str = ""
     public_base_url: str = ""  # objects are public under this base (a CDN); empty = presigned links
     presign_seconds: int = Field(7 * 24 * 3600, ge=1, le=7 * 24 * 3600)
+    acl: str = ""  # canned ACL for new objects, e.g. "public-read"; empty = the bucket's policy decides
     addressing_style: Literal["auto", "path", "virtual"] = "auto"
 
     @field_validator("public_base_url", "endpoint_url")

@@ -30,6 +30,13 @@ class CleanupReport:
     objects: int = 0
 
 
+def submitted_ms(task_id: str) -> int:
+    """Task ids are epoch milliseconds followed by three digits (domain/ids.py); unknown shapes never expire."""
+    if len(task_id) < 16 or not task_id.isdigit():
+        return 1 << 62
+    return int(task_id[:-3])
+
+
 def expire_images(task: Task) -> None:
     """What a task looks like once its stored images are gone (see the module docstring)."""
     task.image_url = task.extra.get(DISCORD_IMAGE_KEY) or None
@@ -70,8 +77,11 @@ class RetentionJob:
             for task_id in chunk:
                 task = found.get(task_id)
                 if task is None:
-                    report.orphans += 1
-                    report.objects += (await self._storage.delete_task(task_id)).files
+                    # A task deleted from the store. Only once it is past retention itself: a prefix
+                    # shared by mistake with another deployment must not lose its fresh images.
+                    if submitted_ms(task_id) < cutoff:
+                        report.orphans += 1
+                        report.objects += (await self._storage.delete_task(task_id)).files
                     continue
                 if not task.status.is_terminal or (task.finish_time or 0) > cutoff:
                     continue

@@ -22,7 +22,7 @@ def build_storage(settings: ImagesSettings, data_dir: str) -> ImageStorage:
         return S3Storage(bucket=s3.bucket, prefix=s3.prefix, endpoint_url=s3.endpoint_url, region=s3.region,
                          access_key_id=s3.access_key_id, secret_access_key=s3.secret_access_key,
                          public_base_url=s3.public_base_url, presign_seconds=s3.presign_seconds,
-                         addressing_style=s3.addressing_style)
+                         addressing_style=s3.addressing_style, acl=s3.acl)
     return LocalStorage(Path(settings.local_dir or Path(data_dir) / "images"))
 
 

@@ -173,7 +173,7 @@ class S3Storage:
 
     def __init__(self, *, bucket: str, prefix: str = "", endpoint_url: str = "", region: str = "us-east-1",
                  access_key_id: str = "", secret_access_key: str = "", public_base_url: str = "",
-                 presign_seconds: int = 7 * 24 * 3600, addressing_style: str = "auto") -> None:
+                 presign_seconds: int = 7 * 24 * 3600, addressing_style: str = "auto", acl: str = "") -> None:
         import boto3
         from botocore.config import Config
 
@@ -181,6 +181,7 @@ class S3Storage:
         self._prefix = prefix
         self._public_base_url = public_base_url
         self._presign_seconds = presign_seconds
+        self._extra_put: dict[str, str] = {"ACL": acl} if acl else {}
         credentials: dict[str, Any] = {}
         if access_key_id:
             credentials = {"aws_access_key_id": access_key_id, "aws_secret_access_key": secret_access_key}
@@ -198,7 +199,7 @@ class S3Storage:
         if not _valid_key(key):
             raise ValueError(f"invalid storage key {key!r}")
         await asyncio.to_thread(self._client.put_object, Bucket=self._bucket, Key=self._key(key), Body=data,
-                                ContentType=content_type, CacheControl=IMMUTABLE)
+                                ContentType=content_type, CacheControl=IMMUTABLE, **self._extra_put)
 
     async def get(self, key: str) -> StoredObject | None:
         if not _valid_key(key):
