@@ -256,3 +256,34 @@ async def test_retention_deletes_old_images_and_marks_their_tasks(emulator: Emul
         await proxy.runtime.media.cleanup() if proxy.runtime.media else None
         health = (await proxy.client.get("/healthz")).json()
         assert health["images"]["files"] == 0 and health["images"]["bytes"] == 0
+
+
+async def test_progress_previews_can_be_stored_too(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.config.job_duration_s = 1.5
+    async with running_proxy(proxy_settings(emulator, tmp_path, images={"store_previews": True})) as proxy:
+        submitted = await proxy.imagine("a slow sunrise")
+        seen: list[dict[str, Any]] = []
+        task = await proxy.wait_for(submitted["result"], on_poll=seen.append, interval=0.02)
+        assert task["status"] == "SUCCESS"
+        previews = [t["imageUrl"] for t in seen if t["status"] == "IN_PROGRESS" and t["imageUrl"]
+                    and t["imageUrl"].startswith(proxy.base_url + "/media/")]
+        assert previews, "some progress preview was served from our storage"
+        assert all("/preview-" in url for url in previews)
+        response = await get(previews[-1])
+        assert response.status_code == 200 and response.headers["content-type"] == "image/webp"
+
+
+async def test_a_restart_resumes_storing_the_image(emulator: Emulator, tmp_path: Path) -> None:
+    settings = proxy_settings(emulator, tmp_path, images={"retry_backoff_seconds": 60, "download_attempts": 2})
+    emulator.config.cdn_fail_always = True
+    async with running_proxy(settings) as proxy:
+        submitted = await proxy.imagine("an interrupted portrait")
+        waiting = await proxy.wait_for(submitted["result"], statuses=("IN_PROGRESS",))
+        while waiting["progress"] != "100%":
+            waiting = await proxy.wait_for(submitted["result"], statuses=("IN_PROGRESS",))
+    emulator.config.cdn_fail_always = False  # the proxy stopped while waiting to retry
+    async with running_proxy(settings) as restarted:
+        task = await restarted.wait_for(submitted["result"])
+        assert task["status"] == "SUCCESS", task["failReason"]
+        assert len(task["imageUrls"]) == 4
+        assert (await get(task["imageUrls"][0]["url"])).status_code == 200
