@@ -309,7 +309,7 @@ class Tracker:
                 changed = changed or task.image_url != url
                 task.image_url = url
                 if self._store_previews and event.percent is not None:
-                    self._spawn_image_job(self._rehost_preview(task, url, event.percent), task.id)
+                    self._spawn_image_job(self._rehost_preview(task, event.preview.url, url, event.percent), task.id)
             self._extend_deadline(task)
             return changed
         if isinstance(event, JobCompleted):
@@ -334,7 +334,9 @@ class Tracker:
                 if event.image.width and event.image.height:
                     task.extra[IMAGE_SIZE_KEY] = [event.image.width, event.image.height]
                 if rehost:
-                    task.extra[DISCORD_IMAGE_KEY] = task.extra[PENDING_IMAGE_KEY] = task.image_url
+                    # Downloaded from Discord itself: a cdn_base mirror may be reachable only by clients.
+                    task.extra[PENDING_IMAGE_KEY] = event.image.url
+                    task.extra[DISCORD_IMAGE_KEY] = task.image_url
                     self._spawn_rehost(task)
             return True
         if isinstance(event, JobFailed):
@@ -418,10 +420,10 @@ class Tracker:
             self._finish_succeeded(task)
         self._commit(task).add_done_callback(_log_failure)
 
-    async def _rehost_preview(self, task: Task, discord_url: str, percent: int) -> None:
+    async def _rehost_preview(self, task: Task, source: str, discord_url: str, percent: int) -> None:
         assert self._image_host is not None
         try:
-            url = await self._image_host.store_preview(task.id, discord_url, percent)
+            url = await self._image_host.store_preview(task.id, source, percent)
         except Exception as exc:
             log.info("task %s: progress preview not stored: %s", task.id, exc)
             return
