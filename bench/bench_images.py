@@ -42,8 +42,9 @@ def photo_like_grid(seed: int, size: int) -> bytes:
     return buffer.getvalue()
 
 
-async def store(storage: LocalStorage, task_id: str, data: bytes, size: int) -> None:
-    rendered = await asyncio.to_thread(render, data, split=True, thumbnail_size=size, thumbnail_quality=80)
+async def store(storage: LocalStorage, task_id: str, data: bytes, size: int, split_format: str) -> None:
+    rendered = await asyncio.to_thread(render, data, split=True, thumbnail_size=size, thumbnail_quality=80,
+                                       split_format=split_format)
     items = [("image.png", rendered.original), ("image.thumb.webp", rendered.thumbnail)]
     for index, (part, thumb) in enumerate(rendered.parts, start=1):
         items += [(f"{index}.png", part), (f"{index}.thumb.webp", thumb)]
@@ -56,13 +57,15 @@ async def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--size", type=int, default=2048, help="grid side, pixels")
     parser.add_argument("--thumbnail", type=int, default=256)
+    parser.add_argument("--format", choices=["png", "webp"], default="webp",
+                        help="split image format (images.split_format)")
     parser.add_argument("--store", action="store_true", help="also write to (and delete from) a local directory")
     args = parser.parse_args()
     assert TaskAction.IMAGINE in GRID_ACTIONS
 
     grids = [photo_like_grid(seed, args.size) for seed in range(4)]
     print(f"grid {args.size}×{args.size}: {len(grids[0]) / 1e6:.1f} MB PNG; {args.tasks} tasks; "
-          f"thumbnails {args.thumbnail} px; store={args.store}")
+          f"split as {args.format}; thumbnails {args.thumbnail} px; store={args.store}")
     workdir = Path(tempfile.mkdtemp(prefix="bench-images-"))
     storage = LocalStorage(workdir)
     durations: list[float] = []
@@ -73,9 +76,10 @@ async def main() -> None:
         data = grids[number % len(grids)]
         started, started_cpu = time.perf_counter(), time.process_time()
         if args.store:
-            await store(storage, f"{number:016d}", data, args.thumbnail)
+            await store(storage, f"{number:016d}", data, args.thumbnail, args.format)
         else:
-            await asyncio.to_thread(render, data, split=True, thumbnail_size=args.thumbnail, thumbnail_quality=80)
+            await asyncio.to_thread(render, data, split=True, thumbnail_size=args.thumbnail, thumbnail_quality=80,
+                                    split_format=args.format)
         durations.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
         if number == WARMUP or (number > WARMUP and number % 100 == 0):

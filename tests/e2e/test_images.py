@@ -61,7 +61,7 @@ def same_pixels(a: Image.Image, b: Image.Image) -> bool:
     return a.size == b.size and ImageChops.difference(a.convert("RGBA"), b.convert("RGBA")).getbbox() is None
 
 
-async def assert_grid_is_split(task: dict[str, Any], *, thumbnail_size: int) -> None:
+async def assert_grid_is_split(task: dict[str, Any], *, thumbnail_size: int, split_type: str = "image/webp") -> None:
     """imageUrl and the four imageUrls are fetchable, decode, and quadrant N of the grid is image N."""
     response = await get(task["imageUrl"])
     assert response.status_code == 200, response.text
@@ -73,7 +73,7 @@ async def assert_grid_is_split(task: dict[str, Any], *, thumbnail_size: int) -> 
              (0, height // 2, width // 2, height), (width // 2, height // 2, width, height)]
     for entry, box in zip(task["imageUrls"], boxes, strict=True):
         part = await get(entry["url"])
-        assert part.status_code == 200 and part.headers["content-type"] == "image/png"
+        assert part.status_code == 200 and part.headers["content-type"] == split_type
         image = decode(part.content)
         assert image.size == (width // 2, height // 2)
         assert same_pixels(grid.crop(box), image), f"quadrant {entry['index']} differs from its split image"
@@ -127,7 +127,7 @@ async def test_image_route_index_thumbnail_and_404(proxy: Proxy) -> None:
     assert whole.content == (await get(task["imageUrl"])).content
     for index in range(1, 5):
         part = await proxy.client.get(f"/mj/image/{task['id']}", params={"index": index})
-        assert part.status_code == 200
+        assert part.status_code == 200 and part.headers["content-type"] == "image/webp"
         assert part.content == (await get(task["imageUrls"][index - 1]["url"])).content
     thumb = await proxy.client.get(f"/mj/image/{task['id']}", params={"index": 3, "thumbnail": "true"})
     assert thumb.headers["content-type"] == "image/webp"

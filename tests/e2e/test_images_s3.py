@@ -76,14 +76,14 @@ async def test_private_bucket_is_reached_through_presigned_redirects(s3_endpoint
 async def test_public_bucket_links_and_retention(s3_endpoint: str, tmp_path: Path) -> None:
     public = f"{s3_endpoint}/{BUCKET}"
     images = s3_images(s3_endpoint, s3={"public_base_url": public, "acl": "public-read"}, retention_days=0.00002,
-                       cleanup_interval_seconds=3600)
+                       cleanup_interval_seconds=3600, split_format="png")
     async with running_emulator(grid_size=512) as emulator, \
             running_proxy(proxy_settings(emulator, tmp_path, images=images)) as proxy:
         task = await imagine(proxy, "a copper kettle")
         assert task["status"] == "SUCCESS", task["failReason"]
         assert task["imageUrl"].startswith(f"{public}/mj/{task['id']}/")
-        assert all(entry["url"].startswith(public) for entry in task["imageUrls"])
-        await assert_grid_is_split(task, thumbnail_size=96)
+        assert all(entry["url"].startswith(public) and entry["url"].endswith(".png") for entry in task["imageUrls"])
+        await assert_grid_is_split(task, thumbnail_size=96, split_type="image/png")
         assert len(stored_keys(s3_endpoint)) == 10
         await asyncio.sleep(max(0.0, task["finishTime"] / 1000 + 2.0 - time.time()))  # past the retention
         assert proxy.runtime.media is not None

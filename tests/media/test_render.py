@@ -26,11 +26,13 @@ def decode(data: bytes) -> Image.Image:
     return image
 
 
+@pytest.mark.parametrize("split_format", ["png", "webp"])
 @pytest.mark.parametrize(("width", "height", "mode", "fmt"), [
     (512, 512, "RGB", "PNG"), (1025, 771, "RGB", "PNG"), (300, 200, "RGBA", "PNG"), (256, 384, "RGB", "WEBP")])
-def test_each_split_image_is_its_quadrant_pixel_for_pixel(width: int, height: int, mode: str, fmt: str) -> None:
+def test_each_split_image_is_its_quadrant_pixel_for_pixel(width: int, height: int, mode: str, fmt: str,
+                                                          split_format: str) -> None:
     data = noisy(width, height, mode, fmt)
-    result = render(data, split=True, thumbnail_size=64, thumbnail_quality=80)
+    result = render(data, split=True, thumbnail_size=64, thumbnail_quality=80, split_format=split_format)
     grid = decode(data)
     assert result.original.data == data, "the original is stored as it came"
     assert (result.original.width, result.original.height) == (width, height)
@@ -38,7 +40,7 @@ def test_each_split_image_is_its_quadrant_pixel_for_pixel(width: int, height: in
     covered = 0
     for (part, thumb), box in zip(result.parts, quadrants(width, height), strict=True):
         image = decode(part.data)
-        assert image.format == "PNG" and part.content_type == "image/png"
+        assert image.format == split_format.upper() and part.content_type == f"image/{split_format}"
         assert ImageChops.difference(grid.crop(box).convert("RGBA"), image.convert("RGBA")).getbbox() is None
         covered += image.width * image.height
         small = decode(thumb.data)

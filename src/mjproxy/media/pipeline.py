@@ -20,13 +20,15 @@ log = logging.getLogger(__name__)
 
 class ImagePipeline:
     def __init__(self, storage: ImageStorage, downloader: Downloader, *, base_url: Callable[[], str],
-                 split_grids: bool = True, thumbnail_size: int = 256, thumbnail_quality: int = 80) -> None:
+                 split_grids: bool = True, thumbnail_size: int = 256, thumbnail_quality: int = 80,
+                 split_format: str = "webp") -> None:
         self.storage = storage
         self.downloader = downloader
         self._base_url = base_url
         self._split_grids = split_grids
         self._thumbnail_size = thumbnail_size
         self._thumbnail_quality = thumbnail_quality
+        self._split_format = split_format
 
     def url_of(self, key: str) -> str:
         """A stable link: the backend's public URL, else mjproxy's own /media route (which redirects to a
@@ -37,7 +39,7 @@ class ImagePipeline:
         data = await self.downloader.fetch(source_url)
         split = self._split_grids and action in GRID_ACTIONS
         rendered = await asyncio.to_thread(render, data, split=split, thumbnail_size=self._thumbnail_size,
-                                           thumbnail_quality=self._thumbnail_quality)
+                                           thumbnail_quality=self._thumbnail_quality, split_format=self._split_format)
         try:
             return await self._store(task_id, rendered)
         except BaseException:

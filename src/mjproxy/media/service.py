@@ -36,7 +36,8 @@ class MediaService:
                                 attempts=settings.download_attempts, backoff_seconds=settings.retry_backoff_seconds)
         self.pipeline = ImagePipeline(self.storage, downloader, base_url=base_url, split_grids=settings.split_grids,
                                       thumbnail_size=settings.thumbnail_size,
-                                      thumbnail_quality=settings.thumbnail_quality)
+                                      thumbnail_quality=settings.thumbnail_quality,
+                                      split_format=settings.split_format)
         self.retention = RetentionJob(self.storage, repo, clock, retention_days=settings.retention_days,
                                       interval_seconds=settings.cleanup_interval_seconds)
         self._counted = False
