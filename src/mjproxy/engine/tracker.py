@@ -404,10 +404,14 @@ class Tracker:
         except Exception as exc:
             problem = str(exc) or type(exc).__name__
             log.warning("task %s: the result image could not be stored: %s", task.id, problem)
-        if self._live.get(task.id) is not task or task.status.is_terminal:
-            # Cancelled or timed out meanwhile: it must never turn SUCCESS, and what we stored is nobody's.
-            if problem is None:
+        if problem is not None or self._live.get(task.id) is not task or task.status.is_terminal:
+            # Failed, or cancelled / timed out meanwhile (it must never turn SUCCESS): what was stored for
+            # the task (previews, a late result) belongs to nobody now.
+            try:
                 await self._image_host.discard(task.id)
+            except Exception as exc:
+                log.warning("task %s: could not delete its stored images: %s", task.id, exc)
+        if self._live.get(task.id) is not task or task.status.is_terminal:
             return
         task.extra.pop(PENDING_IMAGE_KEY, None)
         if problem is not None:
