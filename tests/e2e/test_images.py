@@ -100,6 +100,10 @@ async def test_imagine_is_rehosted_split_and_thumbnailed(emulator: Emulator, pro
     assert ours.headers["etag"]
     again = await get(task["imageUrl"], headers={"If-None-Match": ours.headers["etag"]})
     assert again.status_code == 304
+    async with httpx.AsyncClient() as client:
+        head = await client.head(task["imageUrl"])
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(ours.content))
     health = (await proxy.client.get("/healthz")).json()
     assert health["images"]["backend"] == "local"
     assert health["images"]["files"] == 10 and health["images"]["bytes"] > len(ours.content)

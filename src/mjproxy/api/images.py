@@ -35,8 +35,7 @@ def media_of(request: Request) -> MediaService | None:
     return runtime.media
 
 
-@router.get("/media/{key:path}", tags=["images"], summary="A stored image (the links in imageUrl/imageUrls)",
-            include_in_schema=False)
+@router.api_route("/media/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
 async def media(key: str, request: Request) -> Response:
     service = media_of(request)
     if service is None:
