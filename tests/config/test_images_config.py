@@ -42,7 +42,7 @@ def test_s3_without_a_bucket_is_refused(tmp_path: Path) -> None:
 def test_misspelt_keys_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "mjproxy.toml"
     path.write_text('[images]\nrehosting = false\n')
-    with pytest.raises(ConfigError, match="images.rehosting"):
+    with pytest.raises(ConfigError, match=r"images\.rehosting"):
         load_settings(path)
 
 
