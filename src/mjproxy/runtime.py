@@ -114,7 +114,7 @@ class Runtime:
         tracker = Tracker(self._committer, self.clock, on_finished=scheduler.release,
                           rewrite_url=make_url_rewriter(discord.cdn_base), on_account_notice=manager.on_notice,
                           image_host=self.media.pipeline if self.media else None,
-                          store_previews=images.store_previews)
+                          store_previews=images.store_previews, on_job_done=scheduler.release)
         limits = EngineLimits(max_prompt_length=engine.max_prompt_length,
                               banned_words=tuple(engine.banned_words),
                               default_notify_hook=self.settings.server.notify_hook or None)

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from mjproxy.emulator import Emulator
-from tests.e2e.harness import Proxy, button, proxy_settings, running_emulator, running_proxy, submit
+from tests.e2e.harness import Proxy, account_entry, button, proxy_settings, running_emulator, running_proxy, submit
 
 FAST_RETRIES = {"retry_backoff_seconds": 0.01, "download_attempts": 3}
 
@@ -291,3 +291,19 @@ async def test_a_restart_resumes_storing_the_image(emulator: Emulator, tmp_path:
         assert task["status"] == "SUCCESS", task["failReason"]
         assert len(task["imageUrls"]) == 4
         assert (await get(task["imageUrls"][0]["url"])).status_code == 200
+
+
+async def test_the_account_slot_is_free_while_an_image_is_stored(emulator: Emulator, tmp_path: Path) -> None:
+    accounts = [account_entry(emulator.sandbox, core_size=1)]
+    settings = proxy_settings(emulator, tmp_path, accounts=accounts,
+                              images={"retry_backoff_seconds": 5.0, "download_attempts": 2})
+    async with running_proxy(settings) as proxy:
+        emulator.config.cdn_failures = 1  # the first task's first download fails: it waits 5 s to retry
+        first = await proxy.imagine("a patient heron")
+        waiting = await proxy.wait_for(first["result"], statuses=("IN_PROGRESS",))
+        while waiting["progress"] != "100%":
+            waiting = await proxy.wait_for(first["result"], statuses=("IN_PROGRESS",))
+        second = await proxy.wait_for((await proxy.imagine("a hasty hare"))["result"])
+        assert second["status"] == "SUCCESS", "the one slot was not held by the image download"
+        assert (await proxy.fetch(first["result"]))["status"] == "IN_PROGRESS"
+        assert (await proxy.wait_for(first["result"]))["status"] == "SUCCESS"

@@ -63,11 +63,14 @@ class Tracker:
                  on_finished: FinishedHook, rewrite_url: UrlRewriter | None = None,
                  queued_timeout_minutes: float = 30.0,
                  on_account_notice: Callable[[str, NoticeKind, str], None] | None = None,
-                 image_host: ImageHost | None = None, store_previews: bool = False) -> None:
+                 image_host: ImageHost | None = None, store_previews: bool = False,
+                 on_job_done: FinishedHook | None = None) -> None:
         self._on_account_notice = on_account_notice
         self._image_host = image_host
         self._store_previews = store_previews and image_host is not None
         self._image_jobs: set[asyncio.Task[None]] = set()
+        # Midjourney is done with a job before its image is stored: its account slot can serve the next one.
+        self._on_job_done = on_job_done
         self._committer = committer
         self._clock = clock
         self._on_finished = on_finished
@@ -383,6 +386,8 @@ class Tracker:
         task.start_time = task.start_time or now_ms(self._clock)
         task.progress = "100%"
         self._extend_deadline(task)
+        if self._on_job_done is not None:
+            self._on_job_done(task)
 
     def _spawn_rehost(self, task: Task) -> None:
         self._spawn_image_job(self._rehost(task), task.id)
