@@ -75,6 +75,7 @@ async def run(rounds: int, concurrency: int, workdir: Path, port: int) -> tuple[
         accounts=[{"name": "bench", "guild_id": sandbox["guild_id"], "channel_id": sandbox["channel_id"],
                    "user_token": sandbox["token"], "core_size": concurrency, "queue_size": concurrency}],
         sandbox={"enabled": "never"},
+        images={"rehost": False},  # the event path alone; re-hosting has its own benchmark (bench_images.py)
     )
     runtime = Runtime(settings)
     await runtime.start()

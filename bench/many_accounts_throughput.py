@@ -133,6 +133,7 @@ async def run(args: argparse.Namespace, workdir: Path, port: int, emulator_pid: 
                    "queue_size": args.queue_size}
                   for i, s in enumerate(sandboxes)],
         sandbox={"enabled": "never"},
+        images={"rehost": False},  # the event path alone; re-hosting has its own benchmark (bench_images.py)
         logging={"level": "WARNING"},
     )
     runtime = Runtime(settings)

@@ -214,6 +214,58 @@ class SecuritySettings(_Section):
         return [entry.strip() for entry in value]
 
 
+class S3Settings(_Section):
+    """S3-compatible object storage for re-hosted images (AWS, MinIO, R2, …); see docs/images.md."""
+
+    bucket: str = ""
+    prefix: str = ""  # key prefix inside the bucket, e.g. "mjproxy/"
+    endpoint_url: str = ""  # empty = AWS; set for MinIO, R2, moto…
+    region: str = "us-east-1"
+    access_key_id: str = ""  # empty = the default boto3 credential chain (env, profile, instance role)
+    secret_access_key: str = ""
+    public_base_url: str = ""  # objects are public under this base (a CDN); empty = presigned links
+    presign_seconds: int = Field(7 * 24 * 3600, ge=1, le=7 * 24 * 3600)
+    acl: str = ""  # canned ACL for new objects, e.g. "public-read"; empty = the bucket's policy decides
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+
+    @field_validator("public_base_url", "endpoint_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+class ImagesSettings(_Section):
+    """Re-hosting of result images: download, split the grid, thumbnail, store (docs/images.md)."""
+
+    rehost: bool = True  # False: imageUrl stays the Discord link (rewritten by discord.cdn_base)
+    backend: Literal["local", "s3"] = "local"
+    local_dir: str = ""  # default: <storage.data_dir>/images
+    public_base_url: str = ""  # how clients reach this server, e.g. https://mj.example.com; default host:port
+    split_grids: bool = True
+    split_format: Literal["webp", "png"] = "webp"  # both lossless; webp is ~2.5x faster to encode
+    thumbnail_size: int = Field(256, ge=16, le=2048)  # longest side of the WebP thumbnails, pixels
+    thumbnail_quality: int = Field(80, ge=1, le=100)
+    store_previews: bool = False  # also re-host the progress previews
+    max_bytes: int = Field(50 * 1024 * 1024, gt=0)
+    download_timeout_seconds: float = Field(30.0, gt=0)
+    download_attempts: int = Field(4, ge=1, le=20)
+    retry_backoff_seconds: float = Field(1.0, ge=0)  # doubles after every failed attempt
+    retention_days: float = Field(0, ge=0)  # 0 = keep forever
+    cleanup_interval_seconds: float = Field(3600.0, gt=0)
+    s3: S3Settings = Field(default_factory=S3Settings)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _s3_needs_bucket(self) -> ImagesSettings:
+        if self.rehost and self.backend == "s3" and not self.s3.bucket:
+            raise ValueError("images.s3.bucket is required when images.backend = \"s3\"")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MJPROXY_", env_nested_delimiter="__", extra="forbid")
 
@@ -227,6 +279,7 @@ class Settings(BaseSettings):
     useapi: UseapiSettings = Field(default_factory=UseapiSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    images: ImagesSettings = Field(default_factory=ImagesSettings)
 
     @model_validator(mode="after")
     def _unique_channels(self) -> Settings:

@@ -24,6 +24,7 @@ from .engine.service import EngineLimits, TaskService
 from .engine.timeouts import TimeoutSweeper
 from .engine.tracker import Tracker
 from .logs import redactor
+from .media.service import MediaService
 from .midjourney.account import AccountRuntime, AccountSpec, DiscordEndpoints
 from .midjourney.events import AccountEvent
 from .net.guard import FetchPolicy, GuardedClient, check_url, policy_from_settings
@@ -72,6 +73,10 @@ class Runtime:
         self._background: set[asyncio.Task[None]] = set()
         self.keys: KeyRing | None = None
         self.fetch_policy: FetchPolicy = policy_from_settings(settings.security)
+        self.media: MediaService | None = None
+        # Where clients reach this server, when images.public_base_url is not set: whoever binds the
+        # socket (the CLI, a test harness) may set it; else server.host:port.
+        self.served_base_url = ""
 
     @property
     def service(self) -> TaskService:
@@ -141,8 +146,13 @@ class Runtime:
         policy, outbox = OutboxPolicy.of(self.settings.webhooks), OutboxStore(self._db)
         self._committer = GroupCommitter(repo, self.bus, journal=OutboxJournal(outbox, self.clock, policy))
         self._committer.start()
+        images = self.settings.images
+        if images.rehost:
+            self.media = MediaService(images, self.settings.storage.data_dir, self.clock, repo, self.public_base_url)
         tracker = Tracker(self._committer, self.clock, on_finished=scheduler.release,
-                          rewrite_url=make_url_rewriter(discord.cdn_base), on_account_notice=manager.on_notice)
+                          rewrite_url=make_url_rewriter(discord.cdn_base), on_account_notice=manager.on_notice,
+                          image_host=self.media.pipeline if self.media else None,
+                          store_previews=images.store_previews, on_job_done=scheduler.release)
         limits = EngineLimits(max_prompt_length=engine.max_prompt_length,
                               banned_words=tuple(engine.banned_words),
                               default_notify_hook=self.settings.server.notify_hook or None)
@@ -164,6 +174,8 @@ class Runtime:
             log.info("recovered %d unfinished task(s) from the store", recovered)
         self._sweeper = TimeoutSweeper(tracker, self.clock, engine.timeout_sweep_seconds)
         self._sweeper.start()
+        if self.media is not None:
+            await self.media.start()
         # Everything built so far lives as long as the process. Moving it out of the collector's reach
         # keeps full (generation 2) collections from re-scanning it: they paused the event loop for
         # 20–40 ms under load, which showed up directly in task latency (bench/README.md).
@@ -194,6 +206,10 @@ class Runtime:
             await self._scheduler.shutdown()
         if self.accounts_manager is not None:
             await self.accounts_manager.stop_all()
+        if self._tracker is not None:  # no bot event can start a download any more
+            await self._tracker.stop_image_jobs()
+        if self.media is not None:
+            await self.media.stop()
         if self._committer is not None:
             await self._committer.stop()
         if self._notifier is not None:
@@ -202,6 +218,15 @@ class Runtime:
             await self._db.close()
         if self.emulator is not None:
             await self.emulator.stop()
+
+    def public_base_url(self) -> str:
+        """The base of the links to images this server stores (docs/images.md)."""
+        configured = self.settings.images.public_base_url or self.served_base_url
+        if configured:
+            return configured
+        server = self.settings.server
+        host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
+        return f"http://{host}:{server.port}"
 
     # -- glue ------------------------------------------------------------------------------------
     async def _check_client_url(self, url: str) -> None:

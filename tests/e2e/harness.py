@@ -141,6 +141,7 @@ async def start_proxy(settings: Settings, *, wait_ready: bool = True,
     runtime = Runtime(settings)
     server, job, port = await serve_in_loop(create_app(runtime))
     base_url = f"http://127.0.0.1:{port}"
+    runtime.served_base_url = base_url  # the links to stored images (images.public_base_url unset)
     proxy = Proxy(runtime, server, job, base_url, httpx.AsyncClient(base_url=base_url, timeout=30,
                                                                     headers=headers or {}))
     if wait_ready:

@@ -40,7 +40,9 @@ async def test_imagine_reports_progress_then_success_with_grid_and_nine_buttons(
     progresses = [int(t["progress"].rstrip("%")) for t in seen if t["status"] == "IN_PROGRESS" and t["progress"]]
     assert progresses == sorted(progresses), "progress must never go backwards"
     assert max(progresses) > 0
-    previews = [t["imageUrl"] for t in seen if t["status"] == "IN_PROGRESS" and t["imageUrl"]]
+    # At 100% the job is done and its image is being stored: imageUrl is then the final Discord link.
+    previews = [t["imageUrl"] for t in seen
+                if t["status"] == "IN_PROGRESS" and t["imageUrl"] and t["progress"] != "100%"]
     assert previews and all(".webp" in url for url in previews)
 
     assert task["status"] == "SUCCESS", task["failReason"]
@@ -55,6 +57,8 @@ async def test_imagine_reports_progress_then_success_with_grid_and_nine_buttons(
     assert task["properties"]["finalPrompt"].startswith("a red fox")
     assert task["properties"]["messageId"] and task["properties"]["progressMessageId"]
     assert task["submitTime"] <= task["startTime"] <= task["finishTime"]
+    assert task["imageUrl"].startswith(proxy.base_url + "/media/"), "the result is re-hosted by default"
+    assert task["properties"]["discordImageUrl"].startswith(emulator.base_url)
 
     async with httpx.AsyncClient() as client:
         image = await client.get(task["imageUrl"])

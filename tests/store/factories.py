@@ -41,6 +41,7 @@ def full_task(task_id: str = "1700000000000001", **overrides: object) -> Task:
             Button(custom_id="MJ::JOB::upsample::1::abc", label="U1", emoji="", type=2, style=2),
             Button(custom_id="MJ::JOB::reroll::0::abc::SOLO", label="", emoji="🔄", type=2, style=1),
         ],
+        image_urls=[{"url": "https://img.example/1.png", "thumbnail": "https://img.example/1.webp", "index": 1}],
         account_id="acc-1",
         nonce="1234567890123456789",
         interaction_id="1111111111111111111",

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from . import admin, callbacks, cancel, keys, mj
+from . import admin, callbacks, cancel, images, keys, mj
 from .auth import Authenticator
 from .errors import ApiError
 from .health import router as health_router
@@ -147,5 +147,6 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(keys.router, prefix="/mj")  # API keys; admin only
     app.include_router(health_router)
     app.include_router(useapi_router, prefix="/v2")  # the useapi.net jobs dialect (docs/useapi.md)
+    app.include_router(images.router)  # /media/* links and /mj/image/{taskId}
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)
     return app

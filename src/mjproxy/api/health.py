@@ -25,4 +25,5 @@ async def healthz(request: Request) -> dict[str, Any]:
         "sandbox": runtime.sandbox_description(),
         "accounts": accounts,
         "tasks": {"live": runtime.live_task_count()},
+        "images": await runtime.media.health() if runtime.media is not None else {"backend": None},
     }

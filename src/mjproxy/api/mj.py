@@ -12,6 +12,7 @@ from ..domain.task import BotType, task_json
 from ..engine.actions import ActionRequest, Actions
 from ..engine.service import AccountFilter, ImagineRequest, SubmitCode, TaskService
 from ..engine.submissions import Common, Submissions
+from . import images
 from .auth import Principal, require_user
 from .errors import ApiError
 from .schemas import (
@@ -173,12 +174,16 @@ async def image_seed(task_id: str, request: Request) -> JSONResponse:
 
 @router.get("/task/{task_id}/fetch", tags=["task"], summary="One task by id",
             response_model=dict[str, Any])
-async def fetch_task(task_id: str, request: Request) -> JSONResponse:
+async def fetch_task(task_id: str, request: Request,
+                     withBase64: bool = Query(False, description="add the stored image as a data URL")) -> JSONResponse:
     task = await service_of(request).get(task_id, owner=owner_of(request))
     if task is None:
         raise ApiError(404, f"task {task_id} not found")
     # The hot polling path: the dict is already plain JSON, so skip FastAPI's re-encoding pass.
-    return JSONResponse(task_json(task))
+    body = task_json(task)
+    if withBase64:
+        body = await images.with_base64(request, task, body)
+    return JSONResponse(body)
 
 
 @router.post("/task/list-by-condition", tags=["task"], summary="Tasks by ids (unknown ids are skipped)")

@@ -89,6 +89,8 @@ class Task:
     image_url: str | None = None
     fail_reason: str | None = None
     buttons: list[Button] = field(default_factory=list)
+    # The four images of a grid once re-hosted: [{"url", "thumbnail", "index"}], index 1..4 = U1..U4.
+    image_urls: list[dict[str, Any]] = field(default_factory=list)
 
     # where it runs and how we recognise its messages (DESIGN invariant 3)
     account_id: str | None = None
@@ -146,6 +148,7 @@ def task_json(task: Task) -> dict[str, Any]:
         "startTime": task.start_time,
         "finishTime": task.finish_time,
         "imageUrl": task.image_url,
+        "imageUrls": list(task.image_urls),
         "progress": task.progress,
         "failReason": task.fail_reason,
         "botType": task.bot_type.value,

@@ -38,6 +38,8 @@ class Cdn:
         self._secret = secrets.token_bytes(32)
         self.blobs: dict[str, Blob] = {}  # path -> blob
         self.uploads: dict[str, Blob] = {}  # upload_filename "<uuid>/<name>" -> blob
+        self.downloads = 0  # attachment GETs served, and refused by the cdn_failures fault
+        self.failed_downloads = 0
 
     # --- signing -----------------------------------------------------------------------------------
     def _mac(self, path: str, ex: str, is_: str) -> str:
@@ -121,6 +123,13 @@ class Cdn:
                 return PlainTextResponse("404: Not Found", 404)
             if not self.check(path, dict(request.query_params)):
                 return PlainTextResponse(EXPIRED_BODY, 404)
+            config = self._config()
+            if config.cdn_fail_always or config.cdn_failures > 0:
+                if not config.cdn_fail_always:
+                    config.cdn_failures -= 1
+                self.failed_downloads += 1
+                return PlainTextResponse("503: Service Unavailable (injected fault)", config.cdn_fail_status)
+            self.downloads += 1
             return Response(blob.data, 200, media_type=blob.content_type,
                             headers={"Cache-Control": "public, max-age=31536000"})
 

@@ -37,6 +37,11 @@ class EmulatorConfig(BaseModel):
     media_base_url: str | None = None  # host of proxy_url; default: same as cdn
     upload_base_url: str | None = None  # host of upload slots; default: the emulator itself
     require_signed_urls: bool = False  # unsigned CDN paths are served unless this is set
+    # Faults: the next N attachment downloads fail with cdn_fail_status (counted down as they happen);
+    # cdn_fail_always makes every download fail. Uploads and the bot's own reads are not affected.
+    cdn_failures: int = Field(0, ge=0)
+    cdn_fail_always: bool = False
+    cdn_fail_status: int = Field(503, ge=400, le=599)
 
     # --- Midjourney bot: message profile (midjourney-bot.md §16) -------------------------------------
     profile: Profile = "legacy"

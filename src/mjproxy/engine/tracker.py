@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from ..domain.clock import Clock, now_ms
 from ..domain.prompt import normalize_prompt
@@ -33,6 +34,7 @@ from ..midjourney.events import (
 )
 from .commits import GroupCommitter
 from .correlation import Correlator
+from .images import DISCORD_IMAGE_KEY, MEDIA_KEY, PENDING_IMAGE_KEY, THUMBNAIL_KEY, ImageHost
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,15 @@ class Tracker:
     def __init__(self, committer: GroupCommitter, clock: Clock, *,
                  on_finished: FinishedHook, rewrite_url: UrlRewriter | None = None,
                  queued_timeout_minutes: float = 30.0,
-                 on_account_notice: Callable[[str, NoticeKind, str], None] | None = None) -> None:
+                 on_account_notice: Callable[[str, NoticeKind, str], None] | None = None,
+                 image_host: ImageHost | None = None, store_previews: bool = False,
+                 on_job_done: FinishedHook | None = None) -> None:
         self._on_account_notice = on_account_notice
+        self._image_host = image_host
+        self._store_previews = store_previews and image_host is not None
+        self._image_jobs: set[asyncio.Task[None]] = set()
+        # Midjourney is done with a job before its image is stored: its account slot can serve the next one.
+        self._on_job_done = on_job_done
         self._committer = committer
         self._clock = clock
         self._on_finished = on_finished
@@ -90,6 +99,8 @@ class Tracker:
         self._timeouts_ms[task.id] = int(timeout_minutes * 60_000)
         if task.account_id:
             self.correlator(task.account_id).track(task)
+        if task.extra.get(PENDING_IMAGE_KEY) and task.status == TaskStatus.IN_PROGRESS:
+            self._spawn_rehost(task)  # recovered after a restart while its image was being stored
 
     def untrack(self, task: Task) -> None:
         self._live.pop(task.id, None)
@@ -300,6 +311,8 @@ class Tracker:
             self._commit(task).add_done_callback(_log_failure)
 
     def _apply(self, correlator: Correlator, task: Task, event: MjEvent) -> bool:
+        if PENDING_IMAGE_KEY in task.extra:
+            return False  # Midjourney is done; only the re-host can finish it now (repeats are ignored)
         keys = event.keys
         if keys.job_hash and task.message_hash is None and not isinstance(event, JobCompleted):
             task.message_hash = keys.job_hash
@@ -314,10 +327,16 @@ class Tracker:
                 url = self._rewrite_url(event.preview.url)
                 changed = changed or task.image_url != url
                 task.image_url = url
+                if self._store_previews and event.percent is not None:
+                    self._spawn_image_job(self._rehost_preview(task, event.preview.url, url, event.percent), task.id)
             self._extend_deadline(task)
             return changed
         if isinstance(event, JobCompleted):
-            self._finish_succeeded(task)
+            rehost = self._image_host is not None and event.image is not None
+            if rehost:
+                self._await_image(task)
+            else:
+                self._finish_succeeded(task)
             task.message_id = keys.message_id
             task.message_flags = keys.flags
             task.message_hash = keys.job_hash or task.message_hash
@@ -333,6 +352,11 @@ class Tracker:
                 task.image_url = self._rewrite_url(event.image.url)
                 if event.image.width and event.image.height:
                     task.extra[IMAGE_SIZE_KEY] = [event.image.width, event.image.height]
+                if rehost:
+                    # Downloaded from Discord itself: a cdn_base mirror may be reachable only by clients.
+                    task.extra[PENDING_IMAGE_KEY] = event.image.url
+                    task.extra[DISCORD_IMAGE_KEY] = task.image_url
+                    self._spawn_rehost(task)
             return True
         if isinstance(event, JobFailed):
             self._finish_failed(task, event.reason, event.category.value)
@@ -369,3 +393,78 @@ class Tracker:
         if self._on_account_notice is not None and task.account_id:
             self._on_account_notice(task.account_id, event.kind, reason)
         return True
+
+    # -- re-hosting (engine/images.py) ----------------------------------------------------------
+    def _await_image(self, task: Task) -> None:
+        """The job is done but the task stays IN_PROGRESS at 100% until its image is ours."""
+        if task.status != TaskStatus.IN_PROGRESS:
+            transition(task, TaskStatus.IN_PROGRESS)
+        task.start_time = task.start_time or now_ms(self._clock)
+        task.progress = "100%"
+        self._extend_deadline(task)
+        if self._on_job_done is not None:
+            self._on_job_done(task)
+
+    def _spawn_rehost(self, task: Task) -> None:
+        self._spawn_image_job(self._rehost(task), task.id)
+
+    def _spawn_image_job(self, job: Coroutine[Any, Any, None], task_id: str) -> None:
+        # One asyncio task per image, so a slow download never holds up other tasks' events.
+        running = asyncio.get_running_loop().create_task(job, name=f"rehost-{task_id}")
+        self._image_jobs.add(running)
+        running.add_done_callback(self._image_jobs.discard)
+
+    async def _rehost(self, task: Task) -> None:
+        assert self._image_host is not None
+        source = str(task.extra[PENDING_IMAGE_KEY])
+        problem: str | None = None
+        try:
+            hosted = await self._image_host.store_result(task.id, task.action, source)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            problem = str(exc) or type(exc).__name__
+            log.warning("task %s: the result image could not be stored: %s", task.id, problem)
+        if problem is not None or self._live.get(task.id) is not task or task.status.is_terminal:
+            # Failed, or cancelled / timed out meanwhile (it must never turn SUCCESS): what was stored for
+            # the task (previews, a late result) belongs to nobody now.
+            try:
+                await self._image_host.discard(task.id)
+            except Exception as exc:
+                log.warning("task %s: could not delete its stored images: %s", task.id, exc)
+        if self._live.get(task.id) is not task or task.status.is_terminal:
+            return
+        task.extra.pop(PENDING_IMAGE_KEY, None)
+        if problem is not None:
+            self._finish_failed(task, f"the result image could not be stored: {problem}", "image")
+        else:
+            task.image_url = hosted.image_url
+            task.image_urls = hosted.image_urls
+            task.extra[THUMBNAIL_KEY] = hosted.thumbnail_url
+            task.extra[MEDIA_KEY] = hosted.media
+            self._finish_succeeded(task)
+        self._commit(task).add_done_callback(_log_failure)
+
+    async def _rehost_preview(self, task: Task, source: str, discord_url: str, percent: int) -> None:
+        assert self._image_host is not None
+        try:
+            url = await self._image_host.store_preview(task.id, source, percent)
+        except Exception as exc:
+            log.info("task %s: progress preview not stored: %s", task.id, exc)
+            return
+        # Only if nothing newer replaced this preview meanwhile (a later one, or the final image).
+        if self._live.get(task.id) is task and task.image_url == discord_url and PENDING_IMAGE_KEY not in task.extra:
+            task.image_url = url
+            self._commit(task).add_done_callback(_log_failure)
+
+    @property
+    def image_jobs(self) -> int:
+        """Downloads and stores in flight."""
+        return len(self._image_jobs)
+
+    async def stop_image_jobs(self) -> None:
+        """Shutdown: stop the downloads in flight; their tasks resume after a restart (see ``track``)."""
+        jobs = list(self._image_jobs)
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)

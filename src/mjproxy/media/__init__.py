@@ -1,0 +1,1 @@
+"""Images the user owns: download a task's result, split the grid, thumbnail, store, and expire."""
