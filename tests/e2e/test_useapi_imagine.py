@@ -76,6 +76,12 @@ async def test_a_v2_job_is_an_mj_task_and_the_other_way_round(proxy: Proxy) -> N
     job = await get_job(proxy.client, mj_task["id"])
     assert job["jobid"] == mj_task["id"] and job["status"] == "completed" and job["verb"] == "imagine"
     assert job["prompt"] == "a windmill" and job["attachments"][0]["url"] == mj_task["imageUrl"]
+    # The attachment is our stored copy; Discord's own link stays in proxy_url; the split images are imageUx.
+    assert job["attachments"][0]["proxy_url"] == mj_task["properties"]["discordImageUrl"] != mj_task["imageUrl"]
+    assert job["imageUx"] == [{"id": image["index"], "url": image["url"]} for image in mj_task["imageUrls"]]
+    assert [image["id"] for image in job["imageUx"]] == [1, 2, 3, 4]
+    stored = await proxy.client.get(job["imageUx"][1]["url"])
+    assert stored.status_code == 200 and stored.headers["content-type"].startswith("image/")
     account = proxy.runtime.settings.accounts[0]
     assert job["channel"] == account.channel_id and job["server"] == account.guild_id
     assert job["discord"] == f"{account.user_token[:3]}…secured…{account.user_token[-3:]}"

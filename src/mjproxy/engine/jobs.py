@@ -164,7 +164,9 @@ def _attachments(snapshot: dict[str, Any], image_size: tuple[int, int] | None) -
     if not url or TaskStatus(snapshot["status"]) != TaskStatus.SUCCESS:
         return []
     filename = str(url).split("?", 1)[0].rsplit("/", 1)[-1]
-    attachment: dict[str, Any] = {"url": url, "proxy_url": url, "filename": filename,
+    # url is our stored copy when images are re-hosted (docs/images.md); proxy_url keeps Discord's link.
+    discord_url = snapshot.get("properties", {}).get("discordImageUrl") or url
+    attachment: dict[str, Any] = {"url": url, "proxy_url": discord_url, "filename": filename,
                                   "content_type": mimetypes.guess_type(filename)[0] or "image/png"}
     if image_size is not None:
         attachment["width"], attachment["height"] = image_size
@@ -203,6 +205,9 @@ def render_job(snapshot: dict[str, Any], *, image_size: tuple[int, int] | None =
     }
     if status == JobStatus.COMPLETED:
         job["attachments"] = _attachments(snapshot, image_size)
+        split = snapshot.get("imageUrls") or []
+        if split:  # the four images of a grid, as useapi's v3 imageUx (id 1..4 = U1..U4)
+            job["imageUx"] = [{"id": image["index"], "url": image["url"]} for image in split]
         job["buttons"] = [b.get("label") or b.get("emoji") or b["customId"] for b in snapshot.get("buttons") or []]
     children = properties.get(CHILDREN)
     if children:
