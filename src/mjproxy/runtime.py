@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +18,13 @@ from .engine.accounts import AccountManager, definition_from_settings
 from .engine.commits import GroupCommitter
 from .engine.events import EventBus, TaskChanged
 from .engine.ports import AccountPort
+from .engine.reconcile import HistoryReconciler
 from .engine.scheduler import Scheduler
 from .engine.service import EngineLimits, TaskService
 from .engine.timeouts import TimeoutSweeper
 from .engine.tracker import Tracker
 from .midjourney.account import AccountRuntime, AccountSpec, DiscordEndpoints
-from .midjourney.events import AccountEvent
+from .midjourney.events import AccountEvent, SessionReplaced
 from .notify.webhook import WebhookNotifier
 from .store.accounts import AccountRepository
 from .store.database import Database
@@ -59,9 +61,10 @@ class Runtime:
         self._tracker: Tracker | None = None
         self._scheduler: Scheduler | None = None
         self._sweeper: TimeoutSweeper | None = None
+        self._reconciler: HistoryReconciler | None = None
         self._notifier: WebhookNotifier | None = None
         self._committer: GroupCommitter | None = None
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
 
     @property
     def service(self) -> TaskService:
@@ -118,7 +121,10 @@ class Runtime:
         recovered = await self._service.recover(self._account_port)
         if recovered:
             log.info("recovered %d unfinished task(s) from the store", recovered)
-        self._sweeper = TimeoutSweeper(tracker, self.clock, engine.timeout_sweep_seconds)
+        reconciler = self._reconciler = HistoryReconciler(tracker, self._account_port, self.clock)
+        self._spawn(reconciler.reconcile_after_restart())
+        self._sweeper = TimeoutSweeper(tracker, self.clock, engine.timeout_sweep_seconds,
+                                       last_look=reconciler.settle)
         self._sweeper.start()
         # Everything built so far lives as long as the process. Moving it out of the collector's reach
         # keeps full (generation 2) collections from re-scanning it: they paused the event loop for
@@ -161,6 +167,9 @@ class Runtime:
 
     # -- glue ------------------------------------------------------------------------------------
     async def _dispatch(self, account_id: str, event: AccountEvent) -> None:
+        if isinstance(event, SessionReplaced) and self._reconciler is not None:
+            self._spawn(self._reconciler.after_session_replaced(account_id))
+            return
         await self.tracker.handle(account_id, event)
 
     @property
@@ -176,9 +185,12 @@ class Runtime:
     def _discard_finished_uploads(self, event: TaskChanged) -> None:
         """Client images were kept only until sent; a finished task no longer needs them."""
         if event.status in ("SUCCESS", "FAILURE", "CANCEL") and self._service is not None:
-            job = asyncio.get_running_loop().create_task(self._service.discard_uploads(event.task_id))
-            self._background.add(job)
-            job.add_done_callback(self._background.discard)
+            self._spawn(self._service.discard_uploads(event.task_id))
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        job = asyncio.get_running_loop().create_task(work)
+        self._background.add(job)
+        job.add_done_callback(self._background.discard)
 
     # -- views -----------------------------------------------------------------------------------
     def account_health(self) -> list[dict[str, Any]]:

@@ -21,6 +21,15 @@ def is_final_result(event: str, data: JsonDict) -> bool:
             and bool(data.get("components")))
 
 
+def _message_text(data: JsonDict) -> str:
+    parts = [str(data.get("content") or "")]
+    for embed in data.get("embeds") or []:
+        if isinstance(embed, dict):
+            parts += [str(embed.get("title") or ""), str(embed.get("description") or ""),
+                      str((embed.get("footer") or {}).get("text") or "")]
+    return "\n".join(parts)
+
+
 @dataclass
 class DropRule:
     events: frozenset[str]
@@ -28,6 +37,7 @@ class DropRule:
     fraction: float = 1.0
     final_only: bool = False
     user_id: str | None = None
+    text: str | None = None  # only messages whose content or embeds contain this
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (event, message id) actually lost
 
     def applies(self, user_id: str, event: str, data: JsonDict) -> bool:
@@ -36,6 +46,8 @@ class DropRule:
         if self.user_id is not None and self.user_id != user_id:
             return False
         if self.events and event not in self.events:
+            return False
+        if self.text is not None and self.text not in _message_text(data):
             return False
         return not self.final_only or is_final_result(event, data)
 
@@ -47,13 +59,13 @@ class EventLoss:
         self._rng = rng or random.Random(0)
 
     def drop(self, events: Iterable[str] = (), *, count: int | None = 1, fraction: float = 1.0,
-             final_only: bool = False, user_id: str | None = None) -> DropRule:
+             final_only: bool = False, user_id: str | None = None, text: str | None = None) -> DropRule:
         """Lose the next ``count`` dispatches of ``events`` (all types when empty), each with ``fraction``."""
         if not 0.0 <= fraction <= 1.0:
             raise ValueError("fraction must be between 0 and 1")
         if count is None and fraction >= 1.0 and not events and not final_only:
             raise ValueError("dropping every dispatch for ever would make the gateway useless; give a count")
-        rule = DropRule(frozenset(events), count, fraction, final_only, user_id)
+        rule = DropRule(frozenset(events), count, fraction, final_only, user_id, text)
         self.rules.append(rule)
         return rule
 

@@ -137,11 +137,12 @@ class Emulator:
         return self.faults.inject(route, 0, count, method=method, latency=seconds)
 
     def drop_events(self, events: Iterable[str] = (), *, count: int | None = 1, fraction: float = 1.0,
-                    final_only: bool = False, user_id: str | None = None) -> DropRule:
+                    final_only: bool = False, user_id: str | None = None, text: str | None = None) -> DropRule:
         """Lose gateway dispatches for good (no seq, no replay): the next ``count`` of ``events`` (all types
-        when empty), each with probability ``fraction``; ``final_only`` = only job results."""
+        when empty), each with probability ``fraction``; ``final_only`` = only job results; ``text`` = only
+        messages whose content or embeds contain it."""
         return self.world.gateway.loss.drop(events, count=count, fraction=fraction, final_only=final_only,
-                                            user_id=user_id)
+                                            user_id=user_id, text=text)
 
     def lose_heartbeat_acks(self, user_id: str, count: int = 1) -> None:
         """Leave the user's next ``count`` heartbeats without an ACK (a zombie connection)."""
