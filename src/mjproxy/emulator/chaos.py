@@ -58,6 +58,11 @@ class Chaos:
         self._rng = random.Random(0)
         self.counts: dict[str, int] = {}  # what actually fired, for tests and /_emulator/state
 
+    def reset(self) -> None:
+        """Start the random sequence again from the seed (called when the chaos settings change)."""
+        self._seed = None
+        self.counts.clear()
+
     def _rand(self) -> random.Random:
         seed = self._config().seed
         if seed != self._seed:  # a new seed restarts the sequence: a run is reproducible

@@ -72,6 +72,8 @@ class Emulator:
 
     def update_config(self, **changes: Any) -> EmulatorConfig:
         self._config = self._config.model_validate({**self._config.model_dump(), **changes})
+        if "chaos" in changes:
+            self.world.gateway.chaos.reset()
         return self._config
 
     @property
