@@ -16,6 +16,7 @@ from . import admin, mj
 from .auth import Authenticator
 from .errors import ApiError
 from .health import router as health_router
+from .openapi_doc import honest_openapi
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -104,4 +105,5 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(admin.router, prefix="/mj")  # account administration; no speed prefixes
     app.include_router(health_router)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)
+    app.openapi = lambda: honest_openapi(app)  # type: ignore[method-assign]
     return app
