@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 from collections.abc import Coroutine
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import DEFAULT_USER_AGENT, AccountSettings, DiscordSettings, Settings
+from .discord.sessions import SessionFile
 from .domain.account import AccountDefinition, AccountState, SelectionRule
 from .domain.clock import Clock, SystemClock
 from .domain.ids import SnowflakeGenerator
@@ -62,6 +64,8 @@ class Runtime:
         self._scheduler: Scheduler | None = None
         self._sweeper: TimeoutSweeper | None = None
         self._reconciler: HistoryReconciler | None = None
+        self._sessions: SessionFile | None = None
+        self._recovered = asyncio.Event()
         self._notifier: WebhookNotifier | None = None
         self._committer: GroupCommitter | None = None
         self._background: set[asyncio.Task[Any]] = set()
@@ -99,9 +103,15 @@ class Runtime:
                                      api_version=discord.api_version, compress=discord.compress,
                                      activity_base=discord.activity_base)
 
+        sessions = self._sessions = SessionFile(Path(self.settings.storage.data_dir) / "gateway-sessions.json")
+        sessions.load()
+        sessions.start()
+
         def runtime_for(definition: AccountDefinition) -> AccountRuntime:
             return AccountRuntime(_spec(definition), endpoints, sink=self._dispatch, clock=self.clock,
-                                  snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect)
+                                  snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect,
+                                  gateway_session=sessions.get(definition.channel_id),
+                                  on_gateway_session=functools.partial(sessions.update, definition.channel_id))
 
         manager = AccountManager(AccountRepository(self._db, clock=self.clock), scheduler, runtime_for, self.clock)
         self._committer = GroupCommitter(repo, self.bus)
@@ -118,7 +128,10 @@ class Runtime:
         self.bus.subscribe(self._discard_finished_uploads)
         self._notifier = WebhookNotifier(self.bus, timeout_seconds=self.settings.server.notify_timeout_seconds)
         await manager.load([definition_from_settings(a) for a in account_settings], ephemeral=self.sandbox)
-        recovered = await self._service.recover(self._account_port)
+        try:
+            recovered = await self._service.recover(self._account_port)
+        finally:
+            self._recovered.set()
         if recovered:
             log.info("recovered %d unfinished task(s) from the store", recovered)
         reconciler = self._reconciler = HistoryReconciler(tracker, self._account_port, self.clock)
@@ -156,6 +169,8 @@ class Runtime:
             await self._scheduler.shutdown()
         if self.accounts_manager is not None:
             await self.accounts_manager.stop_all()
+        if self._sessions is not None:
+            await self._sessions.stop()
         if self._committer is not None:
             await self._committer.stop()
         if self._notifier is not None:
@@ -167,6 +182,9 @@ class Runtime:
 
     # -- glue ------------------------------------------------------------------------------------
     async def _dispatch(self, account_id: str, event: AccountEvent) -> None:
+        # Accounts connect before the stored tasks are taken back; a resumed session replays at once, and
+        # those events must find their tasks tracked. Each account's dispatcher just waits until then.
+        await self._recovered.wait()
         if isinstance(event, SessionReplaced) and self._reconciler is not None:
             self._spawn(self._reconciler.after_session_replaced(account_id))
             return

@@ -19,7 +19,8 @@ async def slow_emulator() -> AsyncIterator[Emulator]:
         yield emu
 
 
-async def test_kill_9_mid_run_then_restart_finishes_every_task_once(slow_emulator: Emulator, tmp_path: Path) -> None:
+async def test_kill_9_mid_run_then_restart_settles_running_jobs_from_history(
+        slow_emulator: Emulator, tmp_path: Path) -> None:
     emulator = slow_emulator
     port = free_port()
     config = write_config(tmp_path / "mjproxy.toml", emulator, tmp_path, [emulator.sandbox], port=port,
@@ -36,6 +37,8 @@ async def test_kill_9_mid_run_then_restart_finishes_every_task_once(slow_emulato
             await asyncio.sleep(0.05)
         assert statuses.count("IN_PROGRESS") == 2, statuses
         await proxy.kill()
+        # As if the saved session had expired: no replay, the results must come from the channel history.
+        (tmp_path / "gateway-sessions.json").unlink(missing_ok=True)
         # The jobs finish while nobody listens: their results reach no gateway session of ours.
         for _ in range(400):
             if [j.status for j in emulator.jobs].count("done") >= 2:
@@ -54,3 +57,31 @@ async def test_kill_9_mid_run_then_restart_finishes_every_task_once(slow_emulato
     log = proxy.log_path.read_text("utf-8")
     assert "start-up reconciliation: 2 of 2 unfinished task(s) settled from channel history" in log
     assert emulator.sandbox.token not in log
+
+
+async def test_kill_9_then_the_saved_gateway_session_replays_what_history_cannot_show(tmp_path: Path) -> None:
+    """Discord's "the bot did not answer" (INTERACTION_FAILURE) is no message: only a RESUME of the session
+    the dead process had can deliver it. Without it the task would wait for its 5-minute timeout."""
+    async with running_emulator(never_ack_triggers=["silent"], interaction_ack_timeout_s=2.0) as emulator:
+        port = free_port()
+        config = write_config(tmp_path / "mjproxy.toml", emulator, tmp_path, [emulator.sandbox], port=port,
+                              account_overrides={"timeout_minutes": 5})
+        proxy = ProxyProcess(config, port, tmp_path / "proxy.log")
+        try:
+            await proxy.start()
+            task_id = (await proxy.imagine("a silent bell"))["result"]
+            for _ in range(200):
+                if (await proxy.tasks([task_id]))[0]["status"] == "SUBMITTED":
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1.0)  # the session file is saved every 0.5 s
+            await proxy.kill()
+            await asyncio.sleep(2.5)  # Discord gives up on the bot while we are down
+            await proxy.start()
+            [task] = await wait_all_final(proxy, [task_id], timeout=60)
+        finally:
+            await proxy.aclose()
+        assert task["status"] == "FAILURE"
+        assert "did not answer" in task["failReason"]
+        assert "resumed session" in proxy.log_path.read_text("utf-8")
+        assert (tmp_path / "gateway-sessions.json").read_text("utf-8") == "{}"  # a clean stop ends the session

@@ -11,13 +11,18 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from ..domain.clock import Clock, now_ms
-from ..domain.task import Task
+from ..domain.task import Task, TaskStatus
 from .tracker import Tracker
 
 log = logging.getLogger(__name__)
 
 
 def timeout_reason(task: Task) -> str:
+    if task.status == TaskStatus.NOT_START:
+        # Only a task taken back after a restart waits in NOT_START with a deadline: its nonce was stored
+        # but the process stopped before Discord confirmed the interaction.
+        return ("Task timed out: the proxy stopped while sending it to Discord and Midjourney never "
+                "answered it (it was not sent again, so that it cannot run twice)")
     if task.queued_by_midjourney:
         return "Task timed out: Midjourney kept the job queued and never started it"
     if task.progress_message_id is None:

@@ -30,6 +30,7 @@ from ..discord.errors import (
 )
 from ..discord.gateway import GatewayClient, GatewayState
 from ..discord.rest import RestClient
+from ..discord.sessions import SessionSnapshot
 from ..domain.account import AccountDefinition, AccountState
 from ..domain.buttons import modal_input_custom_id
 from ..domain.clock import Clock, SystemClock
@@ -99,7 +100,9 @@ class AccountRuntime:
     def __init__(self, spec: AccountSpec, endpoints: DiscordEndpoints, *, sink: EventSink,
                  clock: Clock | None = None, snowflakes: SnowflakeGenerator | None = None,
                  on_state: StateListener | None = None, ready_timeout: float = 30.0,
-                 flow_timeout: float = 30.0, sync_on_ready: bool = True) -> None:
+                 flow_timeout: float = 30.0, sync_on_ready: bool = True,
+                 gateway_session: SessionSnapshot | None = None,
+                 on_gateway_session: Callable[[SessionSnapshot | None], None] | None = None) -> None:
         self._spec = spec
         self._endpoints = endpoints
         self._sink = sink
@@ -123,13 +126,15 @@ class AccountRuntime:
         self._state = AccountState.STOPPED
         self._state_reason: str | None = None
         self._state_since = self._clock.now()
-        self._user_id: str | None = None
+        # Known before READY when resuming a saved session (a RESUME brings no READY).
+        self._user_id: str | None = gateway_session.user_id if gateway_session else None
         self._rest = RestClient(api_base=endpoints.api_base, token=spec.user_token,
                                 user_agent=spec.user_agent, api_version=endpoints.api_version, clock=self._clock)
         self._commands = ApplicationCommandCache(self._rest, clock=self._clock, fallback=load_command_snapshot())
         self._gateway = GatewayClient(url=endpoints.gateway_url, token=spec.user_token,
                                       on_dispatch=self._on_dispatch, on_state=self._on_gateway_state,
-                                      user_agent=spec.user_agent, compress=endpoints.compress, clock=self._clock)
+                                      user_agent=spec.user_agent, compress=endpoints.compress, clock=self._clock,
+                                      resume_from=gateway_session, on_session=on_gateway_session)
 
     # -- AccountPort ---------------------------------------------------------------------------
     @property
