@@ -53,6 +53,15 @@ async def test_5xx_on_interactions_is_retried(emulator: Emulator, proxy: Proxy, 
     assert fault.remaining == 0
 
 
+async def test_5xx_after_discord_accepted_the_interaction_does_not_run_it_twice(
+        emulator: Emulator, proxy: Proxy) -> None:
+    """The 204 is lost (a 502 from a proxy in front of Discord) but the job started: the retry carries the same
+    nonce, so Discord de-duplicates it. A fresh nonce on retry would run the job twice."""
+    fault = emulator.inject_rest_fault("/interactions", 502, count=1, after_processing=True)
+    await succeed_once(emulator, proxy, "a parcel delivered twice")
+    assert fault.remaining == 0
+
+
 async def test_5xx_that_never_ends_fails_the_task_with_a_clear_reason(emulator: Emulator, proxy: Proxy) -> None:
     emulator.inject_rest_fault("/interactions", 503, count=100)
     task = await proxy.wait_for((await proxy.imagine("a gate that stays shut"))["result"], timeout=60)

@@ -131,3 +131,19 @@ async def test_history_pages_like_discord(emu: Emulator, http: httpx.AsyncClient
         r = await http.get(f"/channels/{cid}/messages", params=bad)
         assert r.status_code == 400 and r.json()["code"] == 50035
     assert re.fullmatch(r"\d+", ids[0])
+
+
+async def test_a_lost_204_and_the_retry_with_the_same_nonce_run_the_job_once(
+        emu: Emulator, http: httpx.AsyncClient, gw: RawGateway) -> None:
+    emu.inject_rest_fault("/interactions", 502, after_processing=True)
+    body = imagine_body(emu.sandbox, "a twice-sent letter", gw.session_id)
+    assert (await http.post("/interactions", json=body)).status_code == 502  # ... but it went through
+    assert (await http.post("/interactions", json=body)).status_code == 204  # the retry, same nonce
+    fresh = imagine_body(emu.sandbox, "a twice-sent letter", gw.session_id)  # a new nonce is a new job
+    assert (await http.post("/interactions", json=fresh)).status_code == 204
+    for _ in range(200):
+        if len(emu.jobs) == 2:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
+    assert sorted(j.nonce for j in emu.jobs) == sorted([body["nonce"], fresh["nonce"]])

@@ -128,10 +128,13 @@ class Emulator:
 
     def inject_rest_fault(self, route: str | re.Pattern[str], status: int = 429, count: int = 1,
                           retry_after: float = 0.2, scope: str = "user", body: Any = None,
-                          method: str | None = None, latency: float = 0.0) -> Fault:
+                          method: str | None = None, latency: float = 0.0,
+                          after_processing: bool = False) -> Fault:
         """The next ``count`` calls matching ``route`` answer ``status`` (429: with ``scope`` user, global or
-        shared and ``retry_after``); ``latency`` delays the answer."""
-        return self.faults.inject(route, status, count, retry_after, scope, body, method, latency)
+        shared and ``retry_after``); ``latency`` delays the answer; ``after_processing`` serves the request
+        before answering the error (the work was done, the client cannot tell)."""
+        return self.faults.inject(route, status, count, retry_after, scope, body, method, latency,
+                                  after_processing)
 
     def slow_rest(self, route: str | re.Pattern[str], seconds: float, count: int = 1,
                   method: str | None = None) -> Fault:
@@ -252,6 +255,9 @@ class Emulator:
             if fault is not None:
                 if fault.latency > 0:
                     await asyncio.sleep(fault.latency)
+                if fault.after_processing:
+                    await call_next(request)
+                    return fault.response()
                 if not fault.passes_through:
                     return fault.response()
             response = await call_next(request)
