@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from mjproxy.emulator import Emulator
-from tests.e2e.harness import Proxy, account_entry, proxy_settings, start_proxy
+from tests.e2e.harness import Proxy, account_entry, proxy_settings, running_proxy, start_proxy
 
 
 def jobs_for(emulator: Emulator, prompt: str) -> list[Any]:
@@ -34,6 +35,16 @@ async def wait_until(predicate: Any, timeout: float = 20, what: str = "condition
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def proxy(emulator: Emulator, tmp_path: Path) -> AsyncIterator[Proxy]:
+    """The proxy once its account has read /info and /settings: that start-up traffic must not be what takes
+    the faults a test injects for its own task."""
+    async with running_proxy(proxy_settings(emulator, tmp_path)) as started:
+        await wait_until(lambda: all(a.settings is not None for a in started.runtime.accounts.values()),
+                         what="the account's first /info and /settings")
+        yield started
 
 
 # --- REST ---------------------------------------------------------------------------------------------

@@ -68,10 +68,9 @@ class HistoryReconciler:
         for task in tasks:
             if task.account_id and not task.status.is_terminal and _may_have_reached_discord(task):
                 by_account[task.account_id].append(task)
-        settled = 0
-        for account_id, waiting in by_account.items():
-            settled += await self._settle_account(account_id, waiting)
-        return settled
+        # Accounts are read side by side: one slow or rate-limited account must not hold up the others' timeouts.
+        counts = await asyncio.gather(*(self._settle_account(a, ts) for a, ts in by_account.items()))
+        return sum(counts)
 
     async def _settle_account(self, account_id: str, tasks: list[Task]) -> int:
         account = self._accounts(account_id)
