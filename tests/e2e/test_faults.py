@@ -191,6 +191,31 @@ async def test_a_lost_final_message_is_read_back_from_history_before_the_timeout
     assert rule.dropped[0][1] == job.final_message_id
 
 
+async def test_a_lost_result_is_found_beyond_the_first_page_of_history(emulator: Emulator, tmp_path: Path) -> None:
+    settings = proxy_settings(emulator, tmp_path, accounts=[account_entry(emulator.sandbox, timeout_minutes=0.1)])
+    proxy = await start_proxy(settings)
+    try:
+        rule = emulator.drop_events(["MESSAGE_CREATE"], count=1, final_only=True)
+        prompt = "a needle in a haystack"
+        task_id = (await proxy.imagine(prompt))["result"]
+        await wait_until(lambda: [j.status for j in jobs_for(emulator, prompt)] == ["done"], what="the job")
+        # A busy channel: 150 newer messages push the result off the first page (100) of the history.
+        account = emulator.sandbox
+        async with httpx.AsyncClient(base_url=f"{emulator.base_url}/api/v9",
+                                     headers={"Authorization": account.token}) as discord:
+            for i in range(150):
+                posted = await discord.post(f"/channels/{account.channel_id}/messages", json={"content": f"chat {i}"})
+                assert posted.status_code == 200
+            first_page = (await discord.get(f"/channels/{account.channel_id}/messages", params={"limit": 100})).json()
+            assert rule.dropped[0][1] not in [m["id"] for m in first_page]
+        task = await proxy.wait_for(task_id, timeout=30)
+    finally:
+        await proxy.stop()
+    assert len(rule.dropped) == 1
+    assert task["status"] == "SUCCESS", task["failReason"]
+    assert len(task["buttons"]) == 9
+
+
 async def test_a_lost_error_embed_is_read_back_from_history(emulator: Emulator, tmp_path: Path) -> None:
     emulator.update_config(trigger_embeds={"forbidden-fruit": "invalid_parameter"}, error_embeds_ephemeral=False)
     settings = proxy_settings(emulator, tmp_path, accounts=[account_entry(emulator.sandbox, timeout_minutes=0.05)])
