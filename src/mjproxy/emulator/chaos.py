@@ -109,16 +109,22 @@ class Chaos:
             await asyncio.sleep(cfg.gateway_tick_s)
             if not (cfg.gateway_drop or cfg.gateway_reconnect or cfg.gateway_invalid_session):
                 continue
-            rng = self._rand()
-            for user_id in users():
-                roll = rng.random()
-                if roll < cfg.gateway_drop:
-                    self._fired("gateway_drop")
-                    gateway.drop_sessions(user_id)
-                elif roll < cfg.gateway_drop + cfg.gateway_reconnect:
-                    self._fired("gateway_reconnect")
-                    gateway.send_reconnect(user_id)
-                elif roll < cfg.gateway_drop + cfg.gateway_reconnect + cfg.gateway_invalid_session:
-                    resumable = rng.random() < 0.5
-                    self._fired(f"gateway_invalid_session_{'resumable' if resumable else 'fresh'}")
-                    gateway.send_invalid_session(user_id, resumable)
+            try:
+                self._gateway_round(gateway, users(), cfg)
+            except Exception:  # a bug here must not silently end chaos for the rest of the run
+                log.exception("chaos: gateway fault round failed")
+
+    def _gateway_round(self, gateway: Gateway, users: list[str], cfg: ChaosConfig) -> None:
+        rng = self._rand()
+        for user_id in users:
+            roll = rng.random()
+            if roll < cfg.gateway_drop:
+                self._fired("gateway_drop")
+                gateway.drop_sessions(user_id)
+            elif roll < cfg.gateway_drop + cfg.gateway_reconnect:
+                self._fired("gateway_reconnect")
+                gateway.send_reconnect(user_id)
+            elif roll < cfg.gateway_drop + cfg.gateway_reconnect + cfg.gateway_invalid_session:
+                resumable = rng.random() < 0.5
+                self._fired(f"gateway_invalid_session_{'resumable' if resumable else 'fresh'}")
+                gateway.send_invalid_session(user_id, resumable)
