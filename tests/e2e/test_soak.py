@@ -27,6 +27,7 @@ CHAOS = ChaosConfig(
     rest_slow=0.03, rest_slow_s=0.2,
     lose_final=0.03,
     gateway_tick_s=1.0, gateway_drop=0.03, gateway_reconnect=0.03, gateway_invalid_session=0.02,
+    gateway_lose_ack=0.03,
 )
 
 

@@ -1,7 +1,7 @@
 """Random fault mode for soak tests: every fault type fires with its own probability, from one seeded RNG.
 
 REST faults are drawn per request, lost results per final message, gateway faults (dropped socket, op 7,
-op 9) per connected user every ``gateway_tick_s``. All probabilities default to 0: chaos is off until a
+op 9, a lost heartbeat ACK) per user every ``gateway_tick_s``. All probabilities default to 0: chaos is off until a
 test (or ``POST /_emulator/config {"chaos": {...}}``) switches it on.
 """
 
@@ -44,11 +44,12 @@ class ChaosConfig(BaseModel):
     gateway_drop: float = Probability
     gateway_reconnect: float = Probability
     gateway_invalid_session: float = Probability  # resumable or not, half and half
+    gateway_lose_ack: float = Probability  # the next heartbeat goes unacknowledged (a zombie connection)
 
     @property
     def enabled(self) -> bool:
         return any((self.rest_429, self.rest_5xx, self.rest_slow, self.lose_final, self.gateway_drop,
-                    self.gateway_reconnect, self.gateway_invalid_session))
+                    self.gateway_reconnect, self.gateway_invalid_session, self.gateway_lose_ack))
 
 
 class Chaos:
@@ -107,7 +108,7 @@ class Chaos:
         while True:
             cfg = self._config()
             await asyncio.sleep(cfg.gateway_tick_s)
-            if not (cfg.gateway_drop or cfg.gateway_reconnect or cfg.gateway_invalid_session):
+            if not (cfg.gateway_drop or cfg.gateway_reconnect or cfg.gateway_invalid_session or cfg.gateway_lose_ack):
                 continue
             try:
                 self._gateway_round(gateway, users(), cfg)
@@ -128,3 +129,7 @@ class Chaos:
                 resumable = rng.random() < 0.5
                 self._fired(f"gateway_invalid_session_{'resumable' if resumable else 'fresh'}")
                 gateway.send_invalid_session(user_id, resumable)
+            elif roll < (cfg.gateway_drop + cfg.gateway_reconnect + cfg.gateway_invalid_session
+                         + cfg.gateway_lose_ack):
+                self._fired("gateway_lose_ack")
+                gateway.loss.lose_acks(user_id, 1)
