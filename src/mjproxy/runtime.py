@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import DEFAULT_USER_AGENT, AccountSettings, DiscordSettings, Settings
+from .discord.sessions import SessionFile
 from .domain.account import AccountDefinition, AccountState, SelectionRule
 from .domain.api_keys import hash_key, key_hint
 from .domain.clock import Clock, SystemClock
@@ -19,6 +22,7 @@ from .engine.commits import GroupCommitter
 from .engine.events import EventBus, TaskChanged
 from .engine.keys import KeyRing
 from .engine.ports import AccountPort
+from .engine.reconcile import HistoryReconciler
 from .engine.scheduler import Scheduler
 from .engine.service import EngineLimits, TaskService
 from .engine.timeouts import TimeoutSweeper
@@ -26,7 +30,7 @@ from .engine.tracker import Tracker
 from .logs import redactor
 from .media.service import MediaService
 from .midjourney.account import AccountRuntime, AccountSpec, DiscordEndpoints
-from .midjourney.events import AccountEvent
+from .midjourney.events import AccountEvent, SessionReplaced
 from .net.guard import FetchPolicy, GuardedClient, check_url, policy_from_settings
 from .notify.outbox import OutboxDelivery, OutboxJournal, OutboxPolicy
 from .store.accounts import AccountRepository
@@ -70,13 +74,16 @@ class Runtime:
         self._sweeper: TimeoutSweeper | None = None
         self._notifier: OutboxDelivery | None = None
         self._committer: GroupCommitter | None = None
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
         self.keys: KeyRing | None = None
         self.fetch_policy: FetchPolicy = policy_from_settings(settings.security)
         self.media: MediaService | None = None
         # Where clients reach this server, when images.public_base_url is not set: whoever binds the
         # socket (the CLI, a test harness) may set it; else server.host:port.
         self.served_base_url = ""
+        self._reconciler: HistoryReconciler | None = None
+        self._sessions: SessionFile | None = None
+        self._recovered = asyncio.Event()
 
     @property
     def service(self) -> TaskService:
@@ -118,10 +125,16 @@ class Runtime:
                                      api_version=discord.api_version, compress=discord.compress,
                                      activity_base=discord.activity_base)
 
+        sessions = self._sessions = SessionFile(Path(self.settings.storage.data_dir) / "gateway-sessions.json")
+        sessions.load()
+        sessions.start()
+
         def runtime_for(definition: AccountDefinition) -> AccountRuntime:
             redactor().add(definition.user_token)  # tokens from the store or the admin API, not only the file
             return AccountRuntime(_spec(definition), endpoints, sink=self._dispatch, clock=self.clock,
-                                  snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect)
+                                  snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect,
+                                  gateway_session=sessions.get(definition.channel_id),
+                                  on_gateway_session=functools.partial(sessions.update, definition.channel_id))
 
         cipher = cipher_of(self.settings.security.encryption_key)
         account_repo = AccountRepository(self._db, clock=self.clock, cipher=cipher)
@@ -169,10 +182,16 @@ class Runtime:
                                         trusted_urls=frozenset({self.settings.server.notify_hook} - {""}))
         self._notifier.start()
         await manager.load([definition_from_settings(a) for a in account_settings], ephemeral=self.sandbox)
-        recovered = await self._service.recover(self._account_port)
+        try:
+            recovered = await self._service.recover(self._account_port)
+        finally:
+            self._recovered.set()
         if recovered:
             log.info("recovered %d unfinished task(s) from the store", recovered)
-        self._sweeper = TimeoutSweeper(tracker, self.clock, engine.timeout_sweep_seconds)
+        reconciler = self._reconciler = HistoryReconciler(tracker, self._account_port, self.clock)
+        self._spawn(reconciler.reconcile_after_restart())
+        self._sweeper = TimeoutSweeper(tracker, self.clock, engine.timeout_sweep_seconds,
+                                       last_look=reconciler.settle)
         self._sweeper.start()
         if self.media is not None:
             await self.media.start()
@@ -210,6 +229,8 @@ class Runtime:
             await self._tracker.stop_image_jobs()
         if self.media is not None:
             await self.media.stop()
+        if self._sessions is not None:
+            await self._sessions.stop()
         if self._committer is not None:
             await self._committer.stop()
         if self._notifier is not None:
@@ -233,6 +254,12 @@ class Runtime:
         await check_url(url, self.fetch_policy)
 
     async def _dispatch(self, account_id: str, event: AccountEvent) -> None:
+        # Accounts connect before the stored tasks are taken back; a resumed session replays at once, and
+        # those events must find their tasks tracked. Each account's dispatcher just waits until then.
+        await self._recovered.wait()
+        if isinstance(event, SessionReplaced) and self._reconciler is not None:
+            self._spawn(self._reconciler.after_session_replaced(account_id))
+            return
         await self.tracker.handle(account_id, event)
 
     @property
@@ -248,9 +275,12 @@ class Runtime:
     def _discard_finished_uploads(self, event: TaskChanged) -> None:
         """Client images were kept only until sent; a finished task no longer needs them."""
         if event.status in ("SUCCESS", "FAILURE", "CANCEL") and self._service is not None:
-            job = asyncio.get_running_loop().create_task(self._service.discard_uploads(event.task_id))
-            self._background.add(job)
-            job.add_done_callback(self._background.discard)
+            self._spawn(self._service.discard_uploads(event.task_id))
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        job = asyncio.get_running_loop().create_task(work)
+        self._background.add(job)
+        job.add_done_callback(self._background.discard)
 
     # -- views -----------------------------------------------------------------------------------
     def account_health(self) -> list[dict[str, Any]]:

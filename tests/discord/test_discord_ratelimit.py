@@ -58,3 +58,26 @@ async def test_window_rate_limiter(auto_clock: AutoClock) -> None:
     assert auto_clock.sleeps == []
     await window.acquire()
     assert auto_clock.sleeps == [60.0]
+
+
+async def test_major_parameters_split_a_route_into_independent_buckets(auto_clock: AutoClock) -> None:
+    limiter = RateLimiter(auto_clock)
+    first = routes.CREATE_MESSAGE.compile(channel_id="1")
+    second = routes.CREATE_MESSAGE.compile(channel_id="2")
+    limiter.on_rate_limited(first, 3.0, is_global=False)
+    await limiter.wait(second)
+    assert auto_clock.sleeps == []
+    await limiter.wait(first)
+    assert auto_clock.sleeps == [3.0]
+
+
+async def test_a_stall_survives_learning_the_bucket_hash(auto_clock: AutoClock) -> None:
+    """Regression: a 429 stalled the route under its template key; when a later answer (on another call in
+    flight) revealed Discord's bucket hash, the stall was forgotten and the next call went out at once."""
+    limiter = RateLimiter(auto_clock)
+    route = routes.CREATE_MESSAGE.compile(channel_id="1")
+    limiter.on_rate_limited(route, 3.0, is_global=False)
+    limiter.update(route, {"x-ratelimit-bucket": "abc"})
+    assert limiter.bucket_id(route) == "abc:1"
+    await limiter.wait(route)
+    assert auto_clock.sleeps == [3.0]

@@ -340,3 +340,49 @@ async def test_route_helpers(auto_clock: AutoClock) -> None:
     assert reaction.url.raw_path == b"/api/v9/channels/7/messages/8/reactions/%E2%9C%89%EF%B8%8F/@me"
     assert json.loads(seen[2].content) == {"recipients": ["99"]}
     assert dict(seen[3].url.params) == {"limit": "100", "around": "123"}
+
+
+async def test_429_with_only_the_global_scope_header_pauses_every_call(manual_clock: ManualClock) -> None:
+    """Regression: the scope header alone ("global", no X-RateLimit-Global, no body flag) was taken as a
+    per-route limit, so other routes kept hammering a token Discord had paused globally."""
+    order: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        order.append(request.url.path)
+        if request.url.path.endswith("/interactions") and order.count(request.url.path) == 1:
+            return httpx.Response(429, headers={"X-RateLimit-Scope": "global", "Retry-After": "5"},
+                                  json={"message": "You are being rate limited.", "retry_after": 5})
+        if request.url.path.endswith("/interactions"):
+            return httpx.Response(204)
+        return httpx.Response(200, json={"id": "42"})
+
+    async with make_client(handler, manual_clock) as client:
+        first = asyncio.create_task(client.create_interaction(interaction_payload()))
+        for _ in range(100):
+            if manual_clock.sleeping:
+                break
+            await asyncio.sleep(0)
+        other = asyncio.create_task(client.get_current_user())
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert order == ["/api/v9/interactions"]
+        await manual_clock.advance(5)
+        await asyncio.wait_for(asyncio.gather(first, other), 2)
+    assert sorted(order[1:]) == ["/api/v9/interactions", "/api/v9/users/@me"]
+
+
+async def test_shared_429_stalls_only_its_bucket_and_is_retried(auto_clock: AutoClock) -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"X-RateLimit-Scope": "shared", "Retry-After": "2.06"},
+                                  json={"message": "The resource is being rate limited.", "retry_after": 2.06,
+                                        "global": False})
+        return httpx.Response(204)
+
+    async with make_client(handler, auto_clock) as client:
+        await client.create_interaction(interaction_payload())
+        assert client.rate_limiter.global_pause_remaining == 0
+    assert calls == ["/api/v9/interactions", "/api/v9/interactions"]

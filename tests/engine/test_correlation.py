@@ -93,3 +93,18 @@ def test_replies_to_a_progress_message_belong_to_its_task() -> None:
     c.track(a)
     c.bind_message("progress", "a")
     assert c.match(keys(message_id="notice", referenced_message_id="progress"), [a]) == Match("a", "reply")
+
+
+def test_history_may_match_a_task_whose_submit_was_never_confirmed() -> None:
+    """After a crash between storing the nonce and recording Discord's 204, the task is NOT_START with a
+    nonce: only a message read back from the channel history may match it, by its unique prompt."""
+    c = Correlator()
+    sent = task("a", status=TaskStatus.NOT_START)
+    sent.nonce = "n-a"
+    never_sent = task("b", prompt="a blue whale", status=TaskStatus.NOT_START)
+    for t in (sent, never_sent):
+        c.track(t)
+    echoed = keys(prompt="a red fox --v 6.1")
+    assert c.match(echoed, [sent, never_sent]) is None
+    assert c.match(echoed, [sent, never_sent], unconfirmed=True) == Match("a", "prompt")
+    assert c.match(keys(prompt="a blue whale"), [sent, never_sent], unconfirmed=True) is None

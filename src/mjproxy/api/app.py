@@ -16,6 +16,7 @@ from . import admin, callbacks, cancel, images, keys, mj
 from .auth import Authenticator
 from .errors import ApiError
 from .health import router as health_router
+from .openapi_doc import honest_openapi
 from .useapi import router as useapi_router
 
 if TYPE_CHECKING:
@@ -149,4 +150,5 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(useapi_router, prefix="/v2")  # the useapi.net jobs dialect (docs/useapi.md)
     app.include_router(images.router)  # /media/* links and /mj/image/{taskId}
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)
+    app.openapi = lambda: honest_openapi(app)  # type: ignore[method-assign]
     return app

@@ -12,6 +12,7 @@ from ..notify.outbox import OutboxDelivery
 from ..store.outbox import DeliveryStatus, OutboxEvent
 from .auth import Principal, require_admin, require_user
 from .errors import ApiError
+from .paging import MAX_PAGE
 
 router = APIRouter(tags=["callbacks"])
 
@@ -46,7 +47,8 @@ async def task_callbacks(task_id: str, request: Request,
             summary="Callback events by delivery state (default: dead and pending), oldest first, paged")
 async def list_callbacks(request: Request,
                          status: list[Literal["pending", "delivered", "dead"]] = Query(["dead", "pending"]),
-                         page: int = Query(1, ge=1), size: int = Query(100, ge=1, le=1000)) -> JSONResponse:
+                         page: int = Query(1, ge=1, le=MAX_PAGE), size: int = Query(100, ge=1, le=1000)
+                         ) -> JSONResponse:
     events, total = await delivery_of(request).store.page([DeliveryStatus(s) for s in status],
                                                           offset=(page - 1) * size, limit=size)
     return JSONResponse([event_view(e) for e in events],

@@ -15,6 +15,7 @@ from ..engine.submissions import Common, Submissions
 from . import images
 from .auth import Principal, require_user
 from .errors import ApiError
+from .paging import MAX_PAGE
 from .schemas import (
     AccountFilterIn,
     ActionIn,
@@ -200,7 +201,7 @@ async def list_by_ids(body: IdsIn, request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/task/list", tags=["task"], summary="All tasks, newest first, paged")
-async def list_tasks(request: Request, page: int = Query(1, ge=1),
+async def list_tasks(request: Request, page: int = Query(1, ge=1, le=MAX_PAGE),
                      size: int = Query(100, ge=1, le=1000)) -> JSONResponse:
     tasks, total = await service_of(request).list_page(offset=(page - 1) * size, limit=size,
                                                        owner=owner_of(request))

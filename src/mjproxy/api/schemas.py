@@ -115,7 +115,7 @@ class SwapFaceIn(SubmitCommon):
 class UploadResultOut(BaseModel):
     code: int
     description: str
-    result: list[str] = Field(default_factory=list)
+    result: list[str] | None = Field(default_factory=list)  # null when the request itself was invalid (code 4)
 
 
 class SeedResultOut(BaseModel):

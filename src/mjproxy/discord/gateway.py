@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from mjproxy.discord.gateway_protocol import (
 )
 from mjproxy.discord.identity import DEFAULT_USER_AGENT, build_identify, default_properties
 from mjproxy.discord.ratelimit import WindowRateLimiter
+from mjproxy.discord.sessions import SessionSnapshot
 from mjproxy.discord.zlib_stream import ZlibStreamInflater
 from mjproxy.domain.clock import Clock, SystemClock
 
@@ -66,6 +68,7 @@ class GatewayState(StrEnum):
 
 
 StateHandler = Callable[[GatewayState, str | None], Awaitable[None]]
+SessionHandler = Callable[[SessionSnapshot | None], None]
 
 
 @dataclass(slots=True)
@@ -115,7 +118,12 @@ class GatewayClient:
         invalid_session_delay: tuple[float, float] = (1.0, 5.0),
         rng: random.Random | None = None,
         open_timeout: float = 30.0,
+        resume_from: SessionSnapshot | None = None,
+        on_session: SessionHandler | None = None,
     ) -> None:
+        """``resume_from``: a session saved by an earlier process; the first connection RESUMEs it (and falls
+        back to IDENTIFY if Discord says it is gone). ``on_session`` hears of the session after every
+        processed dispatch (None once it is gone), so it can be saved for the next process."""
         self._url = url
         self._token = token
         self._on_dispatch = on_dispatch
@@ -144,10 +152,17 @@ class GatewayClient:
         self._conn: _Connection | None = None
         self._runner: asyncio.Task[None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._state_changed = asyncio.Event()
         self._closing = False
         self._failures = 0  # consecutive connection attempts without READY/RESUMED
+        self._on_session = on_session
+        self._queue_items: asyncio.Queue[tuple[str, dict[str, Any], int | None]] = asyncio.Queue()
+        if resume_from is not None:
+            self.session_id = resume_from.session_id
+            self.sequence = resume_from.sequence
+            self.resume_gateway_url = resume_from.resume_gateway_url
+            if resume_from.user_id:
+                self.user = {"id": resume_from.user_id}
 
     def __repr__(self) -> str:
         return f"GatewayClient(state={self.state}, session={self.session_id})"
@@ -190,6 +205,7 @@ class GatewayClient:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         self._runner = self._dispatcher = None
+        self._report_session(None)  # a clean close (1000) ends the session at Discord
         if self.state is not GatewayState.FATAL:
             await self._set_state(GatewayState.CLOSED, "closed by client")
 
@@ -377,7 +393,7 @@ class GatewayClient:
         elif event == "RESUMED":
             self._failures = 0
             await self._set_state(GatewayState.READY, f"resumed session at seq {self.sequence}")
-        self._queue.put_nowait((event, data))
+        self._queue_items.put_nowait((event, data, seq if isinstance(seq, int) else None))
 
     async def _authenticate(self, conn: _Connection) -> None:
         if self.session_id is not None and self.sequence is not None:
@@ -419,6 +435,7 @@ class GatewayClient:
         self.session_id = None
         self.sequence = None
         self.resume_gateway_url = None
+        self._report_session(None)
 
     async def _set_state(self, state: GatewayState, reason: str | None) -> None:
         self.state = state
@@ -434,8 +451,20 @@ class GatewayClient:
 
     async def _dispatch_loop(self) -> None:
         while True:
-            event, data = await self._queue.get()
+            event, data, seq = await self._queue_items.get()
             try:
                 await self._on_dispatch(event, data)
             except Exception:
                 log.exception("on_dispatch callback failed for %s", event)
+            if seq is not None:
+                self._report_session(seq)
+
+    def _report_session(self, processed: int | None) -> None:
+        if self._on_session is None:
+            return
+        if self.session_id is None or self.resume_gateway_url is None or processed is None:
+            self._on_session(None)
+            return
+        user_id = (self.user or {}).get("id")
+        self._on_session(SessionSnapshot(self.session_id, processed, self.resume_gateway_url,
+                                         str(user_id) if user_id else None, time.time()))

@@ -89,7 +89,12 @@ class RateLimiter:
         """Learn the bucket's budget from a response's ``X-RateLimit-*`` headers (often absent for users)."""
         bucket_hash = headers.get("x-ratelimit-bucket")
         if bucket_hash and self._hashes.get(route.template_key) != bucket_hash:
+            before = self.bucket_id(route)
             self._hashes[route.template_key] = bucket_hash
+            # What we knew under the old identity (a 429 stall, say) carries over to the learnt one.
+            known = self._buckets.pop(before, None)
+            if known is not None and self.bucket_id(route) not in self._buckets:
+                self._buckets[self.bucket_id(route)] = known
         remaining = _parse_float(headers.get("x-ratelimit-remaining"))
         reset_after = _parse_float(headers.get("x-ratelimit-reset-after"))
         if remaining is None or reset_after is None:

@@ -267,10 +267,15 @@ class RestClient:
                 retry_after = float(response.headers.get("retry-after", ""))
             except ValueError:
                 retry_after = DEFAULT_RETRY_AFTER
-        is_global = response.headers.get("x-ratelimit-global", "").lower() == "true" or bool(
-            isinstance(body, dict) and body.get("global")
+        scope = (response.headers.get("x-ratelimit-scope") or "").lower() or None
+        # Any one of the three signals makes it global: proxies in front of Discord have been seen
+        # to strip X-RateLimit-Global while keeping the scope header (and the body may be HTML).
+        is_global = (
+            response.headers.get("x-ratelimit-global", "").lower() == "true"
+            or scope == "global"
+            or bool(isinstance(body, dict) and body.get("global"))
         )
-        scope = response.headers.get("x-ratelimit-scope") or ("global" if is_global else None)
+        scope = scope or ("global" if is_global else None)
         return RateLimited.from_body(
             429,
             body,

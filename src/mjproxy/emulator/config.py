@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .chaos import ChaosConfig
+
 Profile = Literal["legacy", "modern"]
 VariationLabel = Literal["strong", "subtle", "plain"]
 
@@ -125,3 +127,6 @@ class EmulatorConfig(BaseModel):
     # Bots listed by the application-command-index routes (None = MJ, niji and InsightFace). A client that
     # caches commands by name only (erictik) wants just the MJ bot here.
     index_applications: list[str] | None = None
+
+    # --- random faults for soak tests (chaos.py); all probabilities 0 = off ---------------------------
+    chaos: ChaosConfig = Field(default_factory=ChaosConfig)

@@ -34,7 +34,12 @@ def build_router(emu: Emulator) -> APIRouter:
             "jobs": [emu.job_json(j) for j in emu.jobs],
             "config": emu.config.model_dump(),
             "faults": [{"pattern": f.pattern if isinstance(f.pattern, str) else f.pattern.pattern,
-                        "status": f.status, "remaining": f.remaining} for f in emu.faults.faults],
+                        "status": f.status, "remaining": f.remaining, "latency": f.latency}
+                       for f in emu.faults.faults],
+            "event_faults": [{"events": sorted(r.events), "remaining": r.remaining, "fraction": r.fraction,
+                              "final_only": r.final_only, "user_id": r.user_id, "dropped": len(r.dropped)}
+                             for r in emu.world.gateway.loss.rules],
+            "chaos_counts": emu.chaos_counts,
         }
 
     @r.get("/config")
@@ -58,17 +63,32 @@ def build_router(emu: Emulator) -> APIRouter:
                 "guild_id": acc.guild_id, "channel_id": acc.channel_id}
 
     @r.post("/faults")
-    async def add_fault(request: Request) -> dict[str, Any]:
+    async def add_fault(request: Request) -> Any:
+        """REST faults: {"route", "regex"?, "status"?, "count"?, "retry_after"?, "scope"?, "body"?,
+        "method"?, "latency"?}; status 0 with a latency = slow REST."""
         body = await request.json()
-        route = body.pop("route")
-        if body.pop("regex", False):
-            route = re.compile(route)
-        emu.inject_rest_fault(route, **body)
+        try:
+            route = body.pop("route")
+            if body.pop("regex", False):
+                route = re.compile(route)
+            emu.inject_rest_fault(route, **body)
+        except (KeyError, TypeError, ValueError, re.error) as exc:
+            return JSONResponse({"error": f"bad fault: {exc}"}, 400)
+        return {"ok": True}
+
+    @r.post("/faults/events")
+    async def add_event_fault(request: Request) -> Any:
+        """Lost gateway events: {"events"?: [...], "count"?: n|null, "fraction"?, "final_only"?, "user_id"?}."""
+        body = await request.json()
+        try:
+            emu.drop_events(body.pop("events", ()), **body)
+        except (TypeError, ValueError) as exc:
+            return JSONResponse({"error": f"bad event fault: {exc}"}, 400)
         return {"ok": True}
 
     @r.delete("/faults")
     async def clear_faults() -> dict[str, Any]:
-        emu.faults.clear()
+        emu.clear_faults()
         return {"ok": True}
 
     @r.post("/commands/bump")
@@ -90,6 +110,8 @@ def build_router(emu: Emulator) -> APIRouter:
             await emu.close_sessions(uid, int(body.get("code", 4000)))
         elif name == "drop":
             await emu.drop_sessions(uid)
+        elif name == "lose_acks":
+            emu.lose_heartbeat_acks(uid, int(body.get("count", 1)))
         else:
             return JSONResponse({"error": f"unknown hook {name}"}, 404)
         return {"ok": True}

@@ -1,4 +1,5 @@
-"""Injected REST faults (429s, 5xx) for reliability tests: the next `count` matching calls fail."""
+"""Injected REST faults for reliability tests: the next `count` matching calls fail (429 with a chosen
+scope and retry_after, 5xx, any status) or are slowed down by `latency` seconds and then served normally."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ class Fault:
     scope: str
     body: Any
     method: str | None
+    latency: float = 0.0  # seconds to wait before answering (or before serving normally when status is 0)
+    after_processing: bool = False  # serve the request, then answer the error anyway (a lost 204)
+
+    @property
+    def passes_through(self) -> bool:
+        """A pure slow-down: the request is served normally after the latency."""
+        return self.status == 0
 
     def matches(self, method: str, route: str) -> bool:
         if self.method is not None and self.method.upper() != method.upper():
@@ -68,9 +76,20 @@ class FaultInjector:
         scope: str = "user",
         body: Any = None,
         method: str | None = None,
+        latency: float = 0.0,
+        after_processing: bool = False,
     ) -> Fault:
-        """`route` is a prefix of the path after `/api[/vN]` (e.g. "/interactions") or a compiled regex."""
-        fault = Fault(route, status, count, retry_after, scope, body, method)
+        """`route` is a prefix of the path after `/api[/vN]` (e.g. "/interactions") or a compiled regex.
+
+        ``status=0`` with a ``latency`` only slows the matching calls down (slow REST). ``after_processing``
+        handles the request first and then answers the error: the caller cannot know it went through."""
+        if scope not in ("user", "global", "shared"):
+            raise ValueError(f"unknown rate-limit scope {scope!r}: user, global or shared")
+        if status != 0 and not 400 <= status <= 599:
+            raise ValueError(f"a fault status must be 0 (slow only) or 400-599, not {status}")
+        if after_processing and status == 0:
+            raise ValueError("after_processing needs an error status")
+        fault = Fault(route, status, count, retry_after, scope, body, method, latency, after_processing)
         self.faults.append(fault)
         return fault
 

@@ -16,7 +16,9 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from .chaos import Chaos
 from .config import EmulatorConfig
+from .event_loss import EventLoss
 from .state import JsonDict, User, WorldState
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,8 @@ class Gateway:
         self._gateway_url = gateway_url
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
+        self.loss = EventLoss()
+        self.chaos = Chaos(lambda: self._config().chaos)
 
     # --- session bookkeeping -----------------------------------------------------------------------
     def _prune(self) -> None:
@@ -151,6 +155,9 @@ class Gateway:
             session.connection.send(payload)
 
     def dispatch_to_user(self, user_id: str, event: str, data: JsonDict) -> None:
+        if self.loss.should_drop(user_id, event, data) or self.chaos.lose(event, data):
+            log.info("fault: %s %s for user %s lost", event, data.get("id"), user_id)
+            return
         for session in self.sessions_of(user_id):
             # Each session gets its own copy: a client mutating one must not affect another's replay.
             self.dispatch(session, event, json.loads(json.dumps(data)))
@@ -279,6 +286,8 @@ class Gateway:
     def _on_payload(self, conn: Connection, op: Any, d: Any) -> None:
         if op in (1, 40):
             conn.last_heartbeat = time.monotonic()
+            if conn.session is not None and self.loss.take_ack_loss(conn.session.user_id):
+                return  # fault: the ACK is lost, the client must notice the zombie connection
             conn.send({"op": 11, "d": None, "s": None, "t": None})
             return
         if op == 2:

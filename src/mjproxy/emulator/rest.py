@@ -291,6 +291,10 @@ class Rest:
         payload, files = await self.payload_and_files(request)
         inter = self.validate_interaction(user, payload)
         inter.attachments = self.resolve_attachments(inter.data, files)
+        if inter.nonce is not None and not self.world.first_use_of_nonce(user.id, inter.nonce):
+            # Discord de-duplicates on the nonce (discord.md §1): a retry of an accepted interaction (its 204
+            # was lost to a 5xx or a timeout) is answered 204 again and not run a second time.
+            return Response(status_code=204)
         self.world.accept_interaction(inter)
         return Response(status_code=204)
 

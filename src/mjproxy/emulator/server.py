@@ -9,6 +9,7 @@ import logging
 import re
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from . import control
 from .bot import Job, MidjourneyBot
 from .config import EmulatorConfig
 from .errors import DiscordHTTPError
+from .event_loss import DropRule
 from .faults import Fault, FaultInjector
 from .rest import Rest
 from .state import MJ_BOT_ID
@@ -55,6 +57,7 @@ class Emulator:
         self.app = self._build_app()
         self._server: uvicorn.Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
+        self._chaos_task: asyncio.Task[None] | None = None
         self.accounts: list[SandboxAccount] = []
         self.sandbox = self.add_account("sandbox")
 
@@ -69,6 +72,8 @@ class Emulator:
 
     def update_config(self, **changes: Any) -> EmulatorConfig:
         self._config = self._config.model_validate({**self._config.model_dump(), **changes})
+        if "chaos" in changes:
+            self.world.gateway.chaos.reset()
         return self._config
 
     @property
@@ -123,8 +128,39 @@ class Emulator:
 
     def inject_rest_fault(self, route: str | re.Pattern[str], status: int = 429, count: int = 1,
                           retry_after: float = 0.2, scope: str = "user", body: Any = None,
-                          method: str | None = None) -> Fault:
-        return self.faults.inject(route, status, count, retry_after, scope, body, method)
+                          method: str | None = None, latency: float = 0.0,
+                          after_processing: bool = False) -> Fault:
+        """The next ``count`` calls matching ``route`` answer ``status`` (429: with ``scope`` user, global or
+        shared and ``retry_after``); ``latency`` delays the answer; ``after_processing`` serves the request
+        before answering the error (the work was done, the client cannot tell)."""
+        return self.faults.inject(route, status, count, retry_after, scope, body, method, latency,
+                                  after_processing)
+
+    def slow_rest(self, route: str | re.Pattern[str], seconds: float, count: int = 1,
+                  method: str | None = None) -> Fault:
+        """The next ``count`` matching calls are served normally, ``seconds`` late."""
+        return self.faults.inject(route, 0, count, method=method, latency=seconds)
+
+    def drop_events(self, events: Iterable[str] = (), *, count: int | None = 1, fraction: float = 1.0,
+                    final_only: bool = False, user_id: str | None = None, text: str | None = None) -> DropRule:
+        """Lose gateway dispatches for good (no seq, no replay): the next ``count`` of ``events`` (all types
+        when empty), each with probability ``fraction``; ``final_only`` = only job results; ``text`` = only
+        messages whose content or embeds contain it."""
+        return self.world.gateway.loss.drop(events, count=count, fraction=fraction, final_only=final_only,
+                                            user_id=user_id, text=text)
+
+    def lose_heartbeat_acks(self, user_id: str, count: int = 1) -> None:
+        """Leave the user's next ``count`` heartbeats without an ACK (a zombie connection)."""
+        self.world.gateway.loss.lose_acks(user_id, count)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+        self.world.gateway.loss.clear()
+
+    @property
+    def chaos_counts(self) -> dict[str, int]:
+        """How many random faults of each kind fired so far (chaos mode)."""
+        return dict(self.world.gateway.chaos.counts)
 
     # --- gateway hooks (async for symmetry with real I/O; they only enqueue) --------------------------
     async def send_reconnect(self, user_id: str) -> None:
@@ -160,8 +196,16 @@ class Emulator:
             if self._serve_task.done():
                 self._serve_task.result()  # re-raise the startup error
             await asyncio.sleep(0.005)
+        gateway = self.world.gateway
+        self._chaos_task = asyncio.create_task(
+            gateway.chaos.run(gateway, lambda: list(self.world.state.users)), name="emulator-chaos")
 
     async def stop(self) -> None:
+        if self._chaos_task is not None:
+            self._chaos_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._chaos_task
+            self._chaos_task = None
         for task in list(self.world.tasks):
             task.cancel()
         for conn in list(self.world.gateway.connections):
@@ -206,9 +250,16 @@ class Emulator:
                 response: Response = await call_next(request)
                 return response
             route = path[m.end():]
-            fault = self.faults.take(request.method, route)
+            fault = self.faults.take(request.method, route) or self.world.gateway.chaos.rest_fault(
+                request.method, route)
             if fault is not None:
-                return fault.response()
+                if fault.latency > 0:
+                    await asyncio.sleep(fault.latency)
+                if fault.after_processing:
+                    await call_next(request)
+                    return fault.response()
+                if not fault.passes_through:
+                    return fault.response()
             response = await call_next(request)
             if self._config.rate_limit_headers and response.status_code < 400:
                 template = ID_SEGMENT.sub("/{id}", route)

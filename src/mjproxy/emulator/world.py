@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,6 +18,8 @@ from .snowflake import Snowflakes, snowflake_time_ms
 from .state import EPHEMERAL, JsonDict, StoredMessage, WorldState, iso_timestamp
 
 log = logging.getLogger(__name__)
+
+NONCE_MEMORY = 100_000  # interaction nonces remembered for de-duplication
 
 
 @dataclass
@@ -76,6 +79,7 @@ class World:
         self.handler: InteractionHandler | None = None
         self.reaction_listeners: list[ReactionListener] = []
         self.tasks: set[asyncio.Task[Any]] = set()
+        self._nonces: OrderedDict[tuple[str, str], None] = OrderedDict()  # accepted (user id, nonce), bounded
 
     @property
     def config(self) -> EmulatorConfig:
@@ -192,6 +196,16 @@ class World:
             self.gateway.dispatch_to_user(user_id, event, body)
 
     # --- interactions ------------------------------------------------------------------------------
+    def first_use_of_nonce(self, user_id: str, nonce: str) -> bool:
+        """Remember an interaction nonce; False when this user already sent it (a retry)."""
+        key = (user_id, nonce)
+        if key in self._nonces:
+            return False
+        self._nonces[key] = None
+        while len(self._nonces) > NONCE_MEMORY:
+            self._nonces.popitem(last=False)
+        return True
+
     def accept_interaction(self, inter: Interaction) -> None:
         """Called after POST /interactions answered 204: CREATE now, bot later, timeout watchdog."""
         self.interactions[inter.id] = inter

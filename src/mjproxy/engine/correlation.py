@@ -130,7 +130,9 @@ class Correlator:
                    for k in (keys.nonce, keys.interaction_id, keys.message_id, keys.job_hash))
 
     def match(self, keys: MessageKeys, live: Iterable[Task], *, kind: JobKind | None = None,
-              index: int | None = None, allow_prompt: bool = True) -> Match | None:
+              index: int | None = None, allow_prompt: bool = True, unconfirmed: bool = False) -> Match | None:
+        """``unconfirmed``: the prompt fallback may also pick a NOT_START task that holds a nonce (sent, but
+        its 204 was never recorded); only for messages read back from the channel history."""
         if keys.nonce and keys.nonce in self._nonce:
             return Match(self._nonce[keys.nonce], "nonce")
         for interaction in (keys.interaction_id, keys.triggering_interaction_id):
@@ -162,7 +164,8 @@ class Correlator:
         wanted = normalize_prompt(keys.prompt)
         candidates = [
             t for t in live
-            if t.status in (TaskStatus.SUBMITTED, TaskStatus.IN_PROGRESS)
+            if (t.status in (TaskStatus.SUBMITTED, TaskStatus.IN_PROGRESS)
+                or (unconfirmed and t.status == TaskStatus.NOT_START and t.nonce is not None))
             and self._prompt_key.get(t.id) == wanted
             and (t.message_hash is None or t.message_hash == keys.job_hash)
             and _compatible(t, kind, index)

@@ -31,6 +31,7 @@ from ..midjourney.events import (
     MessageDeleted,
     MjEvent,
     NoticeKind,
+    SessionReplaced,
 )
 from .commits import GroupCommitter
 from .correlation import Correlator
@@ -242,11 +243,17 @@ class Tracker:
         return [t for t in self._live.values() if t.deadline_ms is not None and t.deadline_ms <= now]
 
     # -- bot-driven changes ---------------------------------------------------------------------
-    async def handle(self, account_id: str, event: AccountEvent) -> None:
-        """Apply one bot event. Storage happens behind the group committer; this never waits for it."""
+    async def handle(self, account_id: str, event: AccountEvent, *, from_history: bool = False) -> None:
+        """Apply one bot event. Storage happens behind the group committer; this never waits for it.
+
+        ``from_history``: the message was read from the channel history, not received live. A task whose
+        nonce was stored but whose submit was never confirmed (a crash in between) may then be matched too,
+        and an unmatched message is ignored: an old account notice must not hold the account again.
+        """
         correlator = self.correlator(account_id)
-        if isinstance(event, MessageDeleted):
-            return  # the progress message disappears before the final one: nothing to do
+        if isinstance(event, MessageDeleted | SessionReplaced):
+            # A deleted progress message precedes the final one; a replaced session is the reconciler's.
+            return
         if isinstance(event, InteractionEvent):
             self._on_interaction(correlator, event)
             return
@@ -254,7 +261,9 @@ class Tracker:
         kind = getattr(event, "kind", None)
         index = event.index if isinstance(event, JobCompleted) else None
         match = correlator.match(event.keys, account_live, kind=kind if isinstance(kind, JobKind) else None,
-                                 index=index)
+                                 index=index, unconfirmed=from_history)
+        if match is None and from_history:
+            return
         if match is None:
             if isinstance(event, JobNotice) and event.kind in ACCOUNT_NOTICES and self._on_account_notice:
                 # Not tied to a job (§6.19): still the account's health.

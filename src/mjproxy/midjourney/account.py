@@ -30,15 +30,16 @@ from ..discord.errors import (
 )
 from ..discord.gateway import GatewayClient, GatewayState
 from ..discord.rest import RestClient
+from ..discord.sessions import SessionSnapshot
 from ..domain.account import AccountDefinition, AccountState
 from ..domain.buttons import modal_input_custom_id
 from ..domain.clock import Clock, SystemClock
-from ..domain.ids import SnowflakeGenerator
+from ..domain.ids import SnowflakeGenerator, snowflake_time_ms
 from ..domain.secrets import mask_secret
 from . import payloads
 from .constants import INSIGHTFACE_APP_ID, MIDJOURNEY_APP_ID, NIJI_APP_ID
 from .errors import SubmitError
-from .events import AccountEvent, JobFailed, MessageDeleted
+from .events import AccountEvent, JobFailed, MessageDeleted, SessionReplaced
 from .insightface import parse_insightface_message
 from .interactions import ButtonSpec, FaceSwapSpec, InteractionSpec, ModalSpec, SlashSpec, Upload
 from .messages import (
@@ -99,7 +100,9 @@ class AccountRuntime:
     def __init__(self, spec: AccountSpec, endpoints: DiscordEndpoints, *, sink: EventSink,
                  clock: Clock | None = None, snowflakes: SnowflakeGenerator | None = None,
                  on_state: StateListener | None = None, ready_timeout: float = 30.0,
-                 flow_timeout: float = 30.0, sync_on_ready: bool = True) -> None:
+                 flow_timeout: float = 30.0, sync_on_ready: bool = True,
+                 gateway_session: SessionSnapshot | None = None,
+                 on_gateway_session: Callable[[SessionSnapshot | None], None] | None = None) -> None:
         self._spec = spec
         self._endpoints = endpoints
         self._sink = sink
@@ -123,13 +126,15 @@ class AccountRuntime:
         self._state = AccountState.STOPPED
         self._state_reason: str | None = None
         self._state_since = self._clock.now()
-        self._user_id: str | None = None
+        # Known before READY when resuming a saved session (a RESUME brings no READY).
+        self._user_id: str | None = gateway_session.user_id if gateway_session else None
         self._rest = RestClient(api_base=endpoints.api_base, token=spec.user_token,
                                 user_agent=spec.user_agent, api_version=endpoints.api_version, clock=self._clock)
         self._commands = ApplicationCommandCache(self._rest, clock=self._clock, fallback=load_command_snapshot())
         self._gateway = GatewayClient(url=endpoints.gateway_url, token=spec.user_token,
                                       on_dispatch=self._on_dispatch, on_state=self._on_gateway_state,
-                                      user_agent=spec.user_agent, compress=endpoints.compress, clock=self._clock)
+                                      user_agent=spec.user_agent, compress=endpoints.compress, clock=self._clock,
+                                      resume_from=gateway_session, on_session=on_gateway_session)
 
     # -- AccountPort ---------------------------------------------------------------------------
     @property
@@ -249,6 +254,8 @@ class AccountRuntime:
     async def _on_dispatch(self, event_name: str, data: dict[str, Any]) -> None:
         self._watchers.feed(event_name, data)
         if event_name == "READY":
+            if self._user_id is not None:  # not our first session: the gap between them is lost
+                await self._sink(self.id, SessionReplaced(self.id))
             user = data.get("user") or {}
             self._user_id = str(user.get("id")) if user.get("id") else None
             for channel in data.get("private_channels") or []:
@@ -267,17 +274,40 @@ class AccountRuntime:
             return
         if event_name not in ("MESSAGE_CREATE", "MESSAGE_UPDATE"):
             return
-        author = data.get("author") or {}
-        if str(author.get("id")) not in _BOT_IDS:
-            return
-        if not self._is_ours(data):
-            return
-        if str(author.get("id")) == INSIGHTFACE_APP_ID:
-            event = parse_insightface_message(data, update=event_name == "MESSAGE_UPDATE")
-        else:
-            event = parse_message(data, update=event_name == "MESSAGE_UPDATE")
+        event = self._bot_event(data, update=event_name == "MESSAGE_UPDATE")
         if event is not None:
             await self._sink(self.id, event)
+
+    def _bot_event(self, data: dict[str, Any], *, update: bool) -> AccountEvent | None:
+        """A bot message of ours as a typed event; None for anyone else's message."""
+        author = data.get("author") or {}
+        if str(author.get("id")) not in _BOT_IDS or not self._is_ours(data):
+            return None
+        if str(author.get("id")) == INSIGHTFACE_APP_ID:
+            return parse_insightface_message(data, update=update)
+        return parse_message(data, update=update)
+
+    async def channel_history(self, *, since_ms: int, max_pages: int = 10) -> list[AccountEvent]:
+        """The bot's messages in this account's channel since ``since_ms``, as events, oldest first.
+
+        Pages back from the newest message with ``before`` (Discord answers newest first, at most 100 a
+        page) until a message older than ``since_ms`` shows up. Used to settle tasks whose result the
+        gateway never delivered (a restart, a lost event); ephemeral replies are not in the history.
+        """
+        messages: list[dict[str, Any]] = []
+        before: str | None = None
+        for _ in range(max_pages):
+            page = await self._rest.get_messages(self._spec.channel_id, limit=100, before=before)
+            messages.extend(m for m in page if snowflake_time_ms(str(m.get("id") or 0)) >= since_ms)
+            if len(page) < 100 or snowflake_time_ms(str(page[-1].get("id") or 0)) < since_ms:
+                break
+            before = str(page[-1]["id"])
+        events: list[AccountEvent] = []
+        for message in sorted(messages, key=lambda m: int(m.get("id") or 0)):
+            event = self._bot_event(message, update=False)
+            if event is not None:
+                events.append(event)
+        return events
 
     def _is_ours(self, message: dict[str, Any]) -> bool:
         """Other users share public channels: drop jobs that are visibly someone else's."""

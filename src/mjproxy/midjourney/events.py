@@ -168,4 +168,12 @@ class InteractionEvent:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-AccountEvent = MjEvent | MessageDeleted | InteractionEvent
+@dataclass(frozen=True, slots=True)
+class SessionReplaced:
+    """The gateway had to start a new session (IDENTIFY, not RESUME): whatever was dispatched in between is
+    lost for good, so results of running jobs must be looked up in the channel history."""
+
+    account_id: str
+
+
+AccountEvent = MjEvent | MessageDeleted | InteractionEvent | SessionReplaced
