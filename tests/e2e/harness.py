@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -180,6 +181,9 @@ class HookReceiver:
     fail_next: int = 0
     fail_status: int = 500
     down: bool = False
+    # Refuse this fraction of requests at random (seeded by fail_seed), as a flaky receiver would.
+    fail_ratio: float = 0.0
+    fail_seed: int = 0
     # Calls for tasks whose prompt contains one of these words wait until release() is called.
     hold_prompts: set[str] = field(default_factory=set)
     bodies: list[dict[str, Any]] = field(default_factory=list)
@@ -189,12 +193,15 @@ class HookReceiver:
     _job: asyncio.Task[None] | None = None
     _released: asyncio.Event = field(default_factory=asyncio.Event)
     waiting: int = 0  # calls being held right now
+    _rng: random.Random = field(default_factory=random.Random)
 
     def release(self) -> None:
         self.hold_prompts.clear()
         self._released.set()
 
     async def start(self) -> None:
+        self._rng.seed(self.fail_seed)
+
         async def receive(request: Request) -> Response:
             from mjproxy.notify import signing
 
@@ -211,7 +218,7 @@ class HookReceiver:
             valid = None
             if self.secret:
                 valid = bool(signature and timestamp and signing.verify(self.secret, timestamp, raw, signature))
-            refuse = self.down or self.fail_next > 0
+            refuse = self.down or self.fail_next > 0 or (self.fail_ratio > 0 and self._rng.random() < self.fail_ratio)
             if self.fail_next > 0:
                 self.fail_next -= 1
             answered = (503 if self.down else self.fail_status) if refuse else 204

@@ -150,8 +150,8 @@ class ProxyProcess:
         return "\n".join(self.log_path.read_text("utf-8", "replace").splitlines()[-lines:])
 
     # -- API helpers ---------------------------------------------------------------------------------
-    async def imagine(self, prompt: str) -> dict[str, Any]:
-        response = await self.client.post("/mj/submit/imagine", json={"prompt": prompt})
+    async def imagine(self, prompt: str, **fields: Any) -> dict[str, Any]:
+        response = await self.client.post("/mj/submit/imagine", json={"prompt": prompt, **fields})
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
