@@ -6,17 +6,29 @@ import colorsys
 import hashlib
 import io
 import random
-from functools import lru_cache
+import threading
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+Font = ImageFont.ImageFont | ImageFont.FreeTypeFont
 
-@lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except Exception:  # Pillow without FreeType: a small bitmap font still shows the digit
-        return ImageFont.load_default()
+# Grids are rendered in worker threads, several at once. A FreeType face is not thread-safe: two threads
+# drawing with the same font object corrupt memory (a segmentation fault in CI). Each thread keeps its own.
+_thread_fonts = threading.local()
+
+
+def _font(size: int) -> Font:
+    fonts: dict[int, Font] | None = getattr(_thread_fonts, "by_size", None)
+    if fonts is None:
+        fonts = _thread_fonts.by_size = {}
+    font = fonts.get(size)
+    if font is None:
+        try:
+            font = ImageFont.load_default(size=size)
+        except Exception:  # Pillow without FreeType: a small bitmap font still shows the digit
+            font = ImageFont.load_default()
+        fonts[size] = font
+    return font
 
 
 def grid_dimensions(base: int, aspect: tuple[int, int] | None) -> tuple[int, int]:
