@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..engine.cancellation import visible_to
+from ..engine.service import visible_to
 from ..notify.outbox import OutboxDelivery
 from ..store.outbox import DeliveryStatus, OutboxEvent
 from .auth import Principal, require_admin, require_user

@@ -36,10 +36,9 @@ from ..engine.jobs import (
     render_job,
 )
 from ..engine.scheduler import AccountQueue
-from ..engine.service import AccountFilter, SubmitCode, SubmitResult, TaskService
+from ..engine.service import AccountFilter, SubmitCode, SubmitResult, TaskService, stamp_owner, visible_to
 from ..engine.submissions import Common, Submissions
 from ..engine.tracker import IMAGE_SIZE_KEY, Tracker
-from ..store.codec import OWNER_EXTRA_KEY, task_owner
 from .useapi_capacity import Capacity
 from .useapi_errors import SUBSCRIPTION_ERROR, JobError, not_found
 
@@ -74,7 +73,6 @@ class JobDesk:
         self._clock = clock
         self._service = service
         self._tracker = tracker
-        self._bus = bus
         self._accounts = accounts
         self._settings = settings
         self._lock = asyncio.Lock()
@@ -91,8 +89,8 @@ class JobDesk:
         return await self.render(task)
 
     async def task(self, jobid: str, owner: str | None) -> Task:
-        task = await self._service.get(jobid) if jobid else None
-        if task is None or (owner is not None and task_owner(task) != owner):
+        task = await self._service.get(jobid, owner=owner) if jobid else None
+        if task is None:
             raise not_found(jobid)
         return task
 
@@ -112,18 +110,15 @@ class JobDesk:
         return job
 
     def running(self, owner: str | None) -> list[str]:
-        return [t.id for t in self._service.scheduler.snapshot() if owner is None or task_owner(t) == owner]
+        return [t.id for t in self._service.scheduler.snapshot() if visible_to(t, owner)]
 
-    def _job_fields(self, verb: str, queue: AccountQueue | None, limit: int | None, reply: Reply,
-                    owner: str | None) -> dict[str, Any]:
+    def _job_fields(self, verb: str, queue: AccountQueue | None, limit: int | None, reply: Reply) -> dict[str, Any]:
         definition = self.capacity.definition(queue.account.id) if queue is not None else None
         fields: dict[str, Any] = {VERB: verb, NOTIFY_FORMAT: FORMAT}
         if definition is not None:
             fields.update({MAX_JOBS: limit, DISCORD: mask_token(definition.user_token), SERVER: definition.guild_id})
         if reply.ref is not None:
             fields[REPLY_REF] = reply.ref
-        if owner is not None:
-            fields[OWNER_EXTRA_KEY] = owner
         return fields
 
     # -- submitting ------------------------------------------------------------------------------------
@@ -140,7 +135,8 @@ class JobDesk:
             task = self._service.new_task(TaskAction.IMAGINE, prompt=prompt, prompt_en=prompt,
                                           description=f"/imagine {prompt}",
                                           notify_hook=self._service.notify_hook(reply.url))
-            task.extra.update(self._job_fields("imagine", queue, limit, reply, owner))
+            task.extra.update(self._job_fields("imagine", queue, limit, reply))
+            stamp_owner(task, owner)
             result = await self._service.place(task, account_id=queue.account.id)
             self._check_placed(result, queue)
         return await self._answer_when_seen(task.id)
@@ -148,8 +144,8 @@ class JobDesk:
     async def describe(self, url: str, channel: str | None, reply: Reply, owner: str | None) -> Answer:
         async with self._lock:
             queue, limit = self.capacity.choose(channel, reply.max_jobs)
-            fields = {**self._job_fields("describe", queue, limit, reply, owner), "describeUrl": url}
-            result = await self._submissions.describe(None, url, self._common(queue, reply, fields))
+            fields = {**self._job_fields("describe", queue, limit, reply), "describeUrl": url}
+            result = await self._submissions.describe(None, url, self._common(queue, reply, fields, owner))
             self._check_placed(result, queue)
         return await self._answer_when_seen(str(result.result))
 
@@ -157,14 +153,16 @@ class JobDesk:
                     reply: Reply, owner: str | None) -> Answer:
         async with self._lock:
             queue, limit = self.capacity.choose(channel, reply.max_jobs)
-            fields = {**self._job_fields("blend", queue, limit, reply, owner), "blendUrls": urls,
+            fields = {**self._job_fields("blend", queue, limit, reply), "blendUrls": urls,
                       "blendDimensions": dimensions.capitalize()}
-            result = await self._submissions.blend(images, dimensions.upper(), self._common(queue, reply, fields))
+            result = await self._submissions.blend(images, dimensions.upper(),
+                                                   self._common(queue, reply, fields, owner))
             self._check_placed(result, queue)
         return await self._answer_when_seen(str(result.result))
 
-    def _common(self, queue: AccountQueue, reply: Reply, fields: dict[str, Any]) -> Common:
-        return Common(notify_hook=reply.url, account_filter=AccountFilter(instance_id=queue.account.id), extra=fields)
+    def _common(self, queue: AccountQueue, reply: Reply, fields: dict[str, Any], owner: str | None) -> Common:
+        return Common(notify_hook=reply.url, account_filter=AccountFilter(instance_id=queue.account.id), extra=fields,
+                      owner=owner)
 
     async def button(self, jobid: str, label: str, prompt: str | None, mask: str | None, reply: Reply,
                      owner: str | None) -> Answer:
@@ -190,7 +188,7 @@ class JobDesk:
                                             reply.max_jobs or _int(parent.extra.get(MAX_JOBS)))
             if prompt and parsed is not None and not requires_modal(parsed, queue.account.remix):
                 raise JobError(400, f"Button {label} takes no prompt unless remix mode is on")
-            fields = {**self._job_fields("button", queue, limit, reply, owner), BUTTON: label}
+            fields = {**self._job_fields("button", queue, limit, reply), BUTTON: label}
             result = await self._actions.action(ActionRequest(parent.id, found.custom_id, notify_hook=reply.url,
                                                               extra=fields, owner=owner))
             if result.code == SubmitCode.MODAL and result.result:
@@ -263,7 +261,8 @@ class JobDesk:
         task = self._service.new_task(TaskAction.IMAGINE, prompt=prompt, prompt_en=prompt,
                                       description=f"/imagine {prompt}",
                                       notify_hook=self._service.notify_hook(reply.url))
-        task.extra.update(self._job_fields("imagine", None, None, reply, owner))
+        task.extra.update(self._job_fields("imagine", None, None, reply))
+        stamp_owner(task, owner)
         # Stored, then failed through the tracker: the failure is journalled with its callback (outbox).
         await self._tracker.insert(task)
         await self._tracker.fail_stored(task, f"[Banned prompt] the prompt contains the banned word `{banned}`")

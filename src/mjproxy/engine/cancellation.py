@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ..domain.task import Task
-from ..store.codec import OWNER_EXTRA_KEY
 from ..store.repository import TaskRepository
+from .service import visible_to
 from .tracker import Tracker
 
 
@@ -27,11 +27,6 @@ class CancelOutcome(Enum):
 class CancelResult:
     outcome: CancelOutcome
     task: Task | None = None
-
-
-def visible_to(task: Task, owner: str | None) -> bool:
-    """Whether a caller restricted to ``owner`` (None: unrestricted) may see and act on this task."""
-    return owner is None or task.extra.get(OWNER_EXTRA_KEY) == owner
 
 
 async def cancel_task(tracker: Tracker, repo: TaskRepository, task_id: str, *, owner: str | None = None,

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..domain.ids import snowflake_time_ms
+from ..domain.secrets import mask_secret
 from ..domain.task import TaskAction, TaskStatus
 from ..midjourney.events import FailureCategory, JobFailed, JobNotice, MessageKeys, NoticeKind
 from ..midjourney.messages import EmbedInfo, classify_embed
@@ -63,11 +64,7 @@ class FailureKind(StrEnum):
 
 def mask_token(token: str | None) -> str:
     """useapi's masking: the first and last three characters only (short tokens are hidden entirely)."""
-    if not token:
-        return ""
-    if len(token) <= 10:
-        return "…secured…"
-    return f"{token[:3]}…secured…{token[-3:]}"
+    return mask_secret(token, "…secured…")
 
 
 def split_reason(reason: str | None) -> tuple[str, str]:
