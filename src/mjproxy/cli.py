@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 
 from .cli_keys import keys_app
 from .config import ConfigError, load_settings
@@ -19,6 +20,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="mjproxy: a self-hosted Midjourney API over Discord accounts.")
 console = Console(stderr=True)
 app.add_typer(keys_app, name="keys")
+
+# Rich markup: the TOML table name must be escaped, or "[[accounts]]" is swallowed as a tag.
+SANDBOX_BANNER = ("[bold yellow]SANDBOX MODE[/]: no Discord account configured; using the built-in "
+                  "Discord + Midjourney emulator. Add " + escape("[[accounts]]")
+                  + " to the configuration for real use.")
 
 
 @app.command()
@@ -48,8 +54,7 @@ def serve(
     configure_logging(settings.logging.level, secrets)
     runtime = Runtime(settings)
     if runtime.sandbox:
-        console.print("[bold yellow]SANDBOX MODE[/]: no Discord account configured; using the built-in "
-                      "Discord + Midjourney emulator. Add \\[[accounts]] to the configuration for real use.")
+        console.print(SANDBOX_BANNER)
     console.print(f"mjproxy listening on [bold]http://{settings.server.host}:{settings.server.port}[/] "
                   f"(API docs at /docs)")
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), host=settings.server.host,

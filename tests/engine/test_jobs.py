@@ -112,7 +112,7 @@ def test_render_failed_and_follow_up_jobs() -> None:
 
 
 def test_the_useapi_callback_format_is_registered() -> None:
-    import mjproxy.api.useapi  # noqa: F401  (registers the format at import, as the app does)
+    import mjproxy.api.useapi.routes  # noqa: F401  (registers the format at import, as the app does)
 
     data = snapshot(status=TaskStatus.SUCCESS, extra={"notifyFormat": "useapi", "replyRef": "x"})
     assert render_callback(data)["replyRef"] == "x" and render_callback(data)["jobid"] == data["id"]

@@ -12,12 +12,15 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from . import admin, callbacks, cancel, images, keys, mj
+from .admin import accounts as admin
+from .admin import keys
+from .admin.health import router as health_router
 from .auth import Authenticator
 from .errors import ApiError
-from .health import router as health_router
+from .mj import callbacks, cancel, images
+from .mj import routes as mj
 from .openapi_doc import honest_openapi
-from .useapi import router as useapi_router
+from .useapi.routes import router as useapi_router
 
 if TYPE_CHECKING:
     from ..runtime import Runtime

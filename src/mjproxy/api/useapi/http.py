@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import Request
 from pydantic import ValidationError
 
-from .auth import Principal, require_admin, require_user
-from .errors import ApiError
-from .useapi_errors import JobError
-from .useapi_schemas import M, describe_errors, parse_body
+from ..auth import Principal, require_admin, require_user
+from ..errors import ApiError
+from .errors import JobError
+from .schemas import M, describe_errors, parse_body
 
 
 def unauthorized() -> ApiError:

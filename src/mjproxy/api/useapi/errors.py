@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import ApiError
+from ..errors import ApiError
 
 PENDING_MOD_ERROR = ("Your Discord account has received a pending moderation message from Midjourney. Please address "
                      "this issue and POST account/midjourney/{channel}/reset before making any new API calls.")

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 
-from .. import __version__
+from ... import __version__
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from ...runtime import Runtime
 
 router = APIRouter()
 

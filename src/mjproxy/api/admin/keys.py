@@ -7,9 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..engine.keys import KeyRing
-from .auth import authenticator_of, require_admin
-from .errors import ApiError
+from ...engine.keys import KeyRing
+from ..auth import authenticator_of, require_admin
+from ..errors import ApiError
 
 router = APIRouter(prefix="/api-key", tags=["api keys"], dependencies=[Depends(require_admin)])
 

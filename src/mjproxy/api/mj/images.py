@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from ..domain.task import Task
-from ..engine.images import IMAGES_EXPIRED_KEY, MEDIA_KEY
-from ..media.storage import IMMUTABLE, LocalStorage, StoredObject, content_type_of
-from .auth import Principal, require_user
-from .errors import ApiError
+from ...domain.task import Task
+from ...engine.images import IMAGES_EXPIRED_KEY, MEDIA_KEY
+from ...media.storage import IMMUTABLE, LocalStorage, StoredObject, content_type_of
+from ..auth import Principal, require_user
+from ..errors import ApiError
 
 if TYPE_CHECKING:
-    from ..media.service import MediaService
-    from ..runtime import Runtime
+    from ...media.service import MediaService
+    from ...runtime import Runtime
 
 OWNER_KEY = "_owner"
 router = APIRouter()

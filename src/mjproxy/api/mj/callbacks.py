@@ -7,12 +7,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..engine.service import visible_to
-from ..notify.outbox import OutboxDelivery
-from ..store.outbox import DeliveryStatus, OutboxEvent
-from .auth import Principal, require_admin, require_user
-from .errors import ApiError
-from .paging import MAX_PAGE
+from ...engine.service import visible_to
+from ...notify.outbox import OutboxDelivery
+from ...store.outbox import DeliveryStatus, OutboxEvent
+from ..auth import Principal, require_admin, require_user
+from ..errors import ApiError
+from ..paging import MAX_PAGE
 
 router = APIRouter(tags=["callbacks"])
 

@@ -7,15 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from ..domain.account import AccountDefinition, AccountState
-from ..engine.accounts import AccountManager
-from ..engine.jobs import mask_token
-from ..midjourney.errors import SubmitError
-from ..store.errors import AccountConflict
-from .useapi_capacity import WAITING_FOR_HUMAN
-from .useapi_errors import JobError
-from .useapi_http import admin, body_of
-from .useapi_schemas import MAX_JOBS_LIMIT, AccountIn
+from ...domain.account import AccountDefinition, AccountState
+from ...engine.accounts import AccountManager
+from ...engine.jobs import mask_token
+from ...midjourney.errors import SubmitError
+from ...store.errors import AccountConflict
+from .capacity import WAITING_FOR_HUMAN
+from .errors import JobError
+from .http import admin, body_of
+from .schemas import MAX_JOBS_LIMIT, AccountIn
 
 router = APIRouter(tags=["useapi (v2)"], dependencies=[Depends(admin)])
 

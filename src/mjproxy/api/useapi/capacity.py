@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import random
 
-from ..domain.account import AccountDefinition, AccountState
-from ..engine.accounts import AccountManager
-from ..engine.scheduler import AccountQueue, Scheduler
-from .useapi_errors import PENDING_MOD_ERROR, SUBSCRIPTION_ERROR, JobError
+from ...domain.account import AccountDefinition, AccountState
+from ...engine.accounts import AccountManager
+from ...engine.scheduler import AccountQueue, Scheduler
+from .errors import PENDING_MOD_ERROR, SUBSCRIPTION_ERROR, JobError
 
 WAITING_FOR_HUMAN = frozenset({AccountState.PENDING_MOD_MESSAGE, AccountState.CAPTCHA_REQUIRED})
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..engine.service import SubmitResult
+from ...engine.service import SubmitResult
 
 
 class AccountFilterIn(BaseModel):

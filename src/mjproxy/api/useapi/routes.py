@@ -1,7 +1,7 @@
 """The useapi.net jobs dialect under /v2 (docs/useapi.md): jobs over the same engine as /mj.
 
 A thin adapter: bodies are checked here and answered with useapi's own messages; the use cases live in
-``useapi_jobs.JobDesk``. Callbacks (``replyUrl``) carry the job JSON through the ``useapi`` callback format.
+``jobs.JobDesk``. Callbacks (``replyUrl``) carry the job JSON through the ``useapi`` callback format.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ import httpx
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..domain.media import MAX_IMAGE_BYTES, InvalidImage, check_image_bytes, is_http_url
-from ..engine.jobs import FORMAT, render_job
-from ..net.guard import FetchPolicy, FetchRefused, GuardedClient
-from ..notify.formats import register_format
-from .auth import Principal
-from .useapi_accounts import router as accounts_router
-from .useapi_errors import JobError
-from .useapi_http import body_of, user
-from .useapi_jobs import Answer, JobDesk, Reply
-from .useapi_schemas import (
+from ...domain.media import MAX_IMAGE_BYTES, InvalidImage, check_image_bytes, is_http_url
+from ...engine.jobs import FORMAT, render_job
+from ...net.guard import FetchPolicy, FetchRefused, GuardedClient
+from ...notify.formats import register_format
+from ..auth import Principal
+from .accounts import router as accounts_router
+from .errors import JobError
+from .http import body_of, user
+from .jobs import Answer, JobDesk, Reply
+from .schemas import (
     MAX_PROMPT,
     MAX_REPLY,
     MISSING,

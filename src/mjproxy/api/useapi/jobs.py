@@ -13,14 +13,14 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import UseapiSettings
-from ..domain.buttons import ButtonKind, parse_custom_id, requires_modal
-from ..domain.clock import Clock, now_ms
-from ..domain.task import Task, TaskAction, TaskStatus, task_json
-from ..engine.accounts import AccountManager
-from ..engine.actions import ActionRequest, Actions, button_label
-from ..engine.events import EventBus, TaskChanged
-from ..engine.jobs import (
+from ...config import UseapiSettings
+from ...domain.buttons import ButtonKind, parse_custom_id, requires_modal
+from ...domain.clock import Clock, now_ms
+from ...domain.task import Task, TaskAction, TaskStatus, task_json
+from ...engine.accounts import AccountManager
+from ...engine.actions import ActionRequest, Actions, button_label
+from ...engine.events import EventBus, TaskChanged
+from ...engine.jobs import (
     BUTTON,
     CHILDREN,
     DISCORD,
@@ -35,12 +35,12 @@ from ..engine.jobs import (
     mask_token,
     render_job,
 )
-from ..engine.scheduler import AccountQueue
-from ..engine.service import AccountFilter, SubmitCode, SubmitResult, TaskService, stamp_owner, visible_to
-from ..engine.submissions import Common, Submissions
-from ..engine.tracker import IMAGE_SIZE_KEY, Tracker
-from .useapi_capacity import Capacity
-from .useapi_errors import SUBSCRIPTION_ERROR, JobError, not_found
+from ...engine.scheduler import AccountQueue
+from ...engine.service import AccountFilter, SubmitCode, SubmitResult, TaskService, stamp_owner, visible_to
+from ...engine.submissions import Common, Submissions
+from ...engine.tracker import IMAGE_SIZE_KEY, Tracker
+from .capacity import Capacity
+from .errors import SUBSCRIPTION_ERROR, JobError, not_found
 
 JOB_QUEUED_REASON = ("[Job queued] Midjourney queued this job behind the account's own concurrent jobs; "
                      "mjproxy does not track it (lower maxJobs)")

@@ -7,15 +7,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..domain.account import SpeedMode
-from ..domain.task import BotType, task_json
-from ..engine.actions import ActionRequest, Actions
-from ..engine.service import AccountFilter, ImagineRequest, SubmitCode, TaskService
-from ..engine.submissions import Common, Submissions
+from ...domain.account import SpeedMode
+from ...domain.task import BotType, task_json
+from ...engine.actions import ActionRequest, Actions
+from ...engine.service import AccountFilter, ImagineRequest, SubmitCode, TaskService
+from ...engine.submissions import Common, Submissions
+from ..auth import Principal, require_user
+from ..errors import ApiError
+from ..paging import MAX_PAGE
 from . import images
-from .auth import Principal, require_user
-from .errors import ApiError
-from .paging import MAX_PAGE
 from .schemas import (
     AccountFilterIn,
     ActionIn,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ..engine.cancellation import CancelOutcome, cancel_task
-from ..engine.service import SubmitCode
-from .auth import Principal, require_user
+from ...engine.cancellation import CancelOutcome, cancel_task
+from ...engine.service import SubmitCode
+from ..auth import Principal, require_user
 
 router = APIRouter(tags=["task"])
 

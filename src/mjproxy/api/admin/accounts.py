@@ -26,16 +26,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..domain.account import AccountDefinition, SpeedMode
-from ..domain.secrets import mask_secret
-from ..engine.accounts import AccountManager
-from ..midjourney.errors import SubmitError
-from ..store.errors import AccountConflict
-from .auth import require_admin
-from .errors import ApiError
+from ...domain.account import AccountDefinition, SpeedMode
+from ...domain.secrets import mask_secret
+from ...engine.accounts import AccountManager
+from ...midjourney.errors import SubmitError
+from ...store.errors import AccountConflict
+from ..auth import require_admin
+from ..errors import ApiError
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from ...runtime import Runtime
 
 MASK = "…"  # what mask_secret puts in the middle of a masked token
 
