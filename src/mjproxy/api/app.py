@@ -16,7 +16,8 @@ from .admin import accounts as admin
 from .admin import keys
 from .admin.health import router as health_router
 from .auth import Authenticator
-from .errors import ApiError
+from .errors import ApiError, error_body, error_response, is_submit_route, is_useapi_route
+from .input_guard import InputGuard
 from .mj import callbacks, cancel, images
 from .mj import routes as mj
 from .openapi_doc import honest_openapi
@@ -24,9 +25,6 @@ from .useapi.routes import router as useapi_router
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
-
-SUBMIT_MARKER = "/submit/"
-
 
 def _describe_validation(exc: RequestValidationError) -> tuple[bool, str]:
     """(is the body malformed JSON, one readable sentence naming each bad field)."""
@@ -46,12 +44,14 @@ def _describe_validation(exc: RequestValidationError) -> tuple[bool, str]:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     malformed, message = _describe_validation(exc)
-    if SUBMIT_MARKER in request.url.path:
-        # The dialect answers validation problems with HTTP 200 and code 4; a body that is not
-        # even JSON is a transport-level problem and gets an honest 400.
-        body = {"code": 4, "description": message, "result": None, "properties": {}}
-        return JSONResponse(body, status_code=400 if malformed else 200)
-    return JSONResponse({"detail": message}, status_code=400 if malformed else 422)
+    path = request.url.path
+    if is_submit_route(path):
+        # The dialect answers validation problems with HTTP 200 and code 4; a body that is not even JSON is a
+        # transport-level problem and gets an honest 400 (still with code 4).
+        return JSONResponse(error_body(path, 400, message), status_code=400 if malformed else 200)
+    if is_useapi_route(path):
+        return error_response(path, 400, message)  # useapi answers every bad request 400
+    return error_response(path, 400 if malformed else 422, message)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -61,6 +61,9 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    path = request.url.path
+    if is_useapi_route(path):  # an unknown /v2 path or method still answers in useapi's shape
+        return error_response(path, exc.status_code, str(exc.detail), headers=exc.headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -152,6 +155,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(health_router)
     app.include_router(useapi_router, prefix="/v2")  # the useapi.net jobs dialect (docs/useapi.md)
     app.include_router(images.router)  # /media/* links and /mj/image/{taskId}
+    app.add_middleware(InputGuard)  # inside the size limit: the bodies it reads are bounded
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)
     app.openapi = lambda: honest_openapi(app)  # type: ignore[method-assign]
     return app
