@@ -31,7 +31,7 @@ from .logs import redactor
 from .media.service import MediaService
 from .midjourney.account import AccountRuntime, AccountSpec, DiscordEndpoints
 from .midjourney.events import AccountEvent, SessionReplaced
-from .net.guard import FetchPolicy, GuardedClient, check_url, policy_from_settings
+from .net.guard import FetchPolicy, GuardedClient, check_forwarded_url, check_url, policy_from_settings
 from .notify.outbox import OutboxDelivery, OutboxJournal, OutboxPolicy
 from .store.accounts import AccountRepository
 from .store.api_keys import ApiKeyRepository
@@ -172,7 +172,7 @@ class Runtime:
         self._scheduler, self._tracker, self.accounts_manager = scheduler, tracker, manager
         self._service = TaskService(repo, tracker, scheduler, self.clock, limits, accounts=self._account_port,
                                     uploads_dir=Path(self.settings.storage.data_dir) / "uploads",
-                                    url_guard=self._check_client_url)
+                                    url_guard=self._check_client_url, forward_guard=self._check_forwarded_url)
         manager.bind_engine(fail_task=self._service.fail_task, move_task=self._service.move_task)
         self.bus.subscribe(self._discard_finished_uploads)
         # Client-supplied callback URLs go through the SSRF guard; the operator's own server.notify_hook need not.
@@ -252,6 +252,9 @@ class Runtime:
     # -- glue ------------------------------------------------------------------------------------
     async def _check_client_url(self, url: str) -> None:
         await check_url(url, self.fetch_policy)
+
+    async def _check_forwarded_url(self, url: str) -> None:
+        await check_forwarded_url(url, self.fetch_policy)
 
     async def _dispatch(self, account_id: str, event: AccountEvent) -> None:
         # Accounts connect before the stored tasks are taken back; a resumed session replays at once, and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from .. import __version__
 from .admin import accounts as admin
 from .admin import keys
 from .admin.health import router as health_router
+from .admin.keys import OPEN_SERVER_WARNING
 from .auth import Authenticator
 from .errors import ApiError, error_body, error_response, is_submit_route, is_useapi_route
 from .input_guard import InputGuard
@@ -25,6 +27,8 @@ from .useapi.routes import router as useapi_router
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
+
+log = logging.getLogger("mjproxy")
 
 def _describe_validation(exc: RequestValidationError) -> tuple[bool, str]:
     """(is the body malformed JSON, one readable sentence naming each bad field)."""
@@ -130,6 +134,8 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
             await runtime.start()
         if runtime.keys is not None:
             app.state.authenticator.attach_keys(runtime.keys)
+        if await app.state.authenticator.open():
+            log.warning(OPEN_SERVER_WARNING)
         app.state.service = runtime.service
         try:
             yield

@@ -341,5 +341,5 @@ def _as_data_url(mask: str | None) -> str | None:
     if not mask:
         return None
     mask = mask.strip()
-    return mask if mask.startswith("data:") else f"data:image/png;base64,{mask}"
+    return mask if mask[:5].lower() == "data:" else f"data:image/png;base64,{mask}"
 

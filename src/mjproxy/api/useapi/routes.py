@@ -169,7 +169,7 @@ async def image_data_url(url: str, number: int, policy: FetchPolicy) -> str:
     comes from the client and the server fetches it.
     """
     field = f"blendUrls[{number}]"
-    if url.startswith("data:"):
+    if url[:5].lower() == "data:":
         return url
     if not is_http_url(url):
         raise JobError(400, f"{field} must be an http(s) URL")
