@@ -39,7 +39,7 @@ from .store.database import Database
 from .store.errors import TokenKeyError
 from .store.outbox import OutboxStore
 from .store.repository import SqlTaskRepository
-from .store.secrets import cipher_of
+from .store.secrets import KEY_FILE, cipher_of, data_dir_key
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -136,7 +136,15 @@ class Runtime:
                                   gateway_session=sessions.get(definition.channel_id),
                                   on_gateway_session=functools.partial(sessions.update, definition.channel_id))
 
-        cipher = cipher_of(self.settings.security.encryption_key)
+        key = self.settings.security.encryption_key
+        if not key:  # tokens are encrypted at rest by default, with a key of this installation's own
+            key, created = data_dir_key(self.settings.storage.data_dir)
+            redactor().add(key)
+            if created:
+                log.warning("generated the token encryption key %s (mode 0600): back it up with the database, "
+                            "or set security.encryption_key (the same on every node sharing a database)",
+                            Path(self.settings.storage.data_dir) / KEY_FILE)
+        cipher = cipher_of(key)
         account_repo = AccountRepository(self._db, clock=self.clock, cipher=cipher)
         try:
             encrypted = await account_repo.secure_tokens()
@@ -147,7 +155,7 @@ class Runtime:
             raise
         if encrypted:
             await self._db.scrub()  # the clear-text versions must not linger in free pages or the WAL
-            log.info("encrypted the Discord token of %d stored account(s) with security.encryption_key", encrypted)
+            log.info("encrypted the Discord token of %d stored account(s)", encrypted)
         key_repo = ApiKeyRepository(self._db, clock=self.clock)
         for configured in self.settings.security.api_keys:
             digest = configured.sha256 or hash_key(configured.key)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -163,5 +164,9 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(images.router)  # /media/* links and /mj/image/{taskId}
     app.add_middleware(InputGuard)  # inside the size limit: the bodies it reads are bounded
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)
+    if runtime.settings.server.cors_origins:  # outermost: refusals and preflights carry the CORS headers too
+        app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.server.cors_origins,
+                           allow_methods=["*"], allow_headers=["*"],
+                           expose_headers=["X-Total-Count", "X-Page", "X-Page-Size"])
     app.openapi = lambda: honest_openapi(app)  # type: ignore[method-assign]
     return app

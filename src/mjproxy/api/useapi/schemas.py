@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 MAX_PROMPT = 2048
 MAX_REPLY = 1024  # replyUrl and replyRef
@@ -62,7 +62,7 @@ class SeedIn(_Body):
 
 
 class AccountIn(_Body):
-    discord: str | None = None
+    discord: StrictStr | None = None  # the token: a number is refused, never turned into a token
     server: str | None = None
     channel: str | None = None
     maxJobs: int | None = None
