@@ -20,7 +20,7 @@ route) is a 403, on every face.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from fastapi import Request
@@ -38,7 +38,8 @@ Scope = Literal["admin", "user"]
 class Principal:
     scope: Scope
     key_id: str | None = None  # None for the shared secrets and for an open server
-    anonymous: bool = False  # no credential matched: the route is open to anyone (rules 1 and 4)
+    # No credential matched: the route is open to anyone (rules 1 and 4). Not part of equality: the scope is.
+    anonymous: bool = field(default=False, compare=False)
 
     @property
     def is_admin(self) -> bool:
