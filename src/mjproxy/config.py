@@ -129,8 +129,15 @@ class UseapiSettings(_Section):
     fetch_timeout_seconds: float = Field(20.0, gt=0)
 
 
+class MetricsSettings(_Section):
+    """GET /metrics (Prometheus). Admin-only unless public: metrics name accounts and their health."""
+
+    public: bool = False
+
+
 class LoggingSettings(_Section):
     level: str = "INFO"
+    format: Literal["text", "json"] = "text"  # json: one object per line, for log collectors
 
 
 class WebhookSettings(_Section):
@@ -280,6 +287,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     images: ImagesSettings = Field(default_factory=ImagesSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @model_validator(mode="after")
     def _unique_channels(self) -> Settings:
