@@ -20,6 +20,7 @@ from ...net.guard import FetchPolicy, FetchRefused, GuardedClient
 from ...notify.formats import register_format
 from ..auth import Principal
 from .accounts import router as accounts_router
+from .answers import submit_answer
 from .errors import JobError
 from .http import body_of, user
 from .jobs import Answer, JobDesk, Reply
@@ -89,8 +90,8 @@ async def imagine(request: Request, principal: Principal = Depends(user)) -> JSO
     if len(prompt) > MAX_PROMPT:
         raise JobError(400, TOO_LONG)
     reply = await reply_of(body, request)
-    return respond(await desk_of(request).imagine(prompt, body.channel, reply, principal.owner,
-                                                  discord=body.discord, server=body.server))
+    return respond(submit_answer("imagine", await desk_of(request).imagine(
+        prompt, body.channel, reply, principal.owner, discord=body.discord, server=body.server)))
 
 
 @router.post("/jobs/button", summary="Press a button of a completed job (U1–U4, V1–V4, 🔄, Vary, Zoom, Pan, …)")
@@ -101,8 +102,8 @@ async def button(request: Request, principal: Principal = Depends(user)) -> JSON
     if len(body.prompt or "") > MAX_PROMPT:
         raise JobError(400, TOO_LONG)
     reply = await reply_of(body, request)
-    return respond(await desk_of(request).button(body.jobid, body.button, body.prompt, body.mask, reply,
-                                                 principal.owner))
+    return respond(submit_answer("button", await desk_of(request).button(
+        body.jobid, body.button, body.prompt, body.mask, reply, principal.owner)))
 
 
 @router.post("/jobs/describe", summary="Four prompts that describe an image (/describe)")
@@ -114,7 +115,8 @@ async def describe(request: Request, principal: Principal = Depends(user)) -> JS
     if not is_http_url(url) or len(url) > MAX_REPLY:
         raise JobError(400, "describeUrl must be an http(s) URL of at most 1024 characters")
     check_account_choice(body)
-    return respond(await desk_of(request).describe(url, body.channel, await reply_of(body, request), principal.owner))
+    return respond(submit_answer("describe", await desk_of(request).describe(
+        url, body.channel, await reply_of(body, request), principal.owner)))
 
 
 @router.post("/jobs/blend", summary="Blend 2 to 5 images (/blend)")
@@ -129,7 +131,8 @@ async def blend(request: Request, principal: Principal = Depends(user)) -> JSONR
     check_account_choice(body)
     reply = await reply_of(body, request)
     images = [await image_data_url(url, n, request.app.state.runtime.fetch_policy) for n, url in enumerate(urls)]
-    return respond(await desk_of(request).blend(images, dimensions, urls, body.channel, reply, principal.owner))
+    return respond(submit_answer("blend", await desk_of(request).blend(
+        images, dimensions, urls, body.channel, reply, principal.owner)))
 
 
 @router.post("/jobs/seed", summary="The seed of a completed job")
