@@ -84,3 +84,13 @@ async def test_a_parent_with_a_child_cancelled_before_midjourney_answered(tmp_pa
             check("job", parent)
             assert [c["button"] for c in parent["children"]] == ["U1"]  # U2 never reached Midjourney
             check("job", await get_job(client, silent.json()["jobid"]))
+
+
+async def test_the_openapi_document_describes_every_v2_request_body(emulator: Emulator, tmp_path: Path) -> None:
+    async with running_proxy(proxy_settings(emulator, tmp_path)) as proxy:
+        document = (await proxy.client.get("/openapi.json")).json()
+    expected = {"/v2/jobs/imagine": "prompt", "/v2/jobs/button": "button", "/v2/jobs/describe": "describeUrl",
+                "/v2/jobs/blend": "blendUrls", "/v2/jobs/seed": "jobid", "/v2/account/midjourney/{channel}": "discord"}
+    for path, field in expected.items():
+        body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert field in body["properties"], (path, body)

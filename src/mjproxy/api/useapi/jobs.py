@@ -100,8 +100,9 @@ class JobDesk:
         message_ids: dict[str, str] = {}
         if children:
             for child in await self._service.get_many([str(c["jobid"]) for c in children]):
-                if child.message_id:
-                    message_ids[child.id] = child.message_id
+                # The child's current Midjourney message, as its own job shows it (final, else progress).
+                if child.message_id or child.progress_message_id:
+                    message_ids[child.id] = str(child.message_id or child.progress_message_id)
         job = render_job(task_json(task), child_message_ids=message_ids,
                          image_size=(int(size[0]), int(size[1])) if isinstance(size, list) else None)
         definition = self.capacity.definition(task.account_id) if task.account_id and "discord" not in job else None

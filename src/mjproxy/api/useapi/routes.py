@@ -35,6 +35,7 @@ from .schemas import (
     DescribeIn,
     ImagineIn,
     SeedIn,
+    json_body,
 )
 
 BLEND_DIMENSIONS = ("portrait", "square", "landscape")
@@ -80,7 +81,8 @@ router = APIRouter(tags=["useapi (v2)"])
 router.include_router(accounts_router)
 
 
-@router.post("/jobs/imagine", summary="Create images from a prompt (/imagine)")
+@router.post("/jobs/imagine", openapi_extra=json_body(ImagineIn),
+             summary="Create images from a prompt (/imagine)")
 async def imagine(request: Request, principal: Principal = Depends(user)) -> JSONResponse:
     body = await body_of(request, ImagineIn)
     prompt = (body.prompt or "").strip()
@@ -94,7 +96,8 @@ async def imagine(request: Request, principal: Principal = Depends(user)) -> JSO
         prompt, body.channel, reply, principal.owner, discord=body.discord, server=body.server)))
 
 
-@router.post("/jobs/button", summary="Press a button of a completed job (U1–U4, V1–V4, 🔄, Vary, Zoom, Pan, …)")
+@router.post("/jobs/button", openapi_extra=json_body(ButtonIn),
+             summary="Press a button of a completed job (U1–U4, V1–V4, 🔄, Vary, Zoom, Pan, …)")
 async def button(request: Request, principal: Principal = Depends(user)) -> JSONResponse:
     body = await body_of(request, ButtonIn)
     if not body.jobid or not body.button:
@@ -106,7 +109,8 @@ async def button(request: Request, principal: Principal = Depends(user)) -> JSON
         body.jobid, body.button, body.prompt, body.mask, reply, principal.owner)))
 
 
-@router.post("/jobs/describe", summary="Four prompts that describe an image (/describe)")
+@router.post("/jobs/describe", openapi_extra=json_body(DescribeIn),
+             summary="Four prompts that describe an image (/describe)")
 async def describe(request: Request, principal: Principal = Depends(user)) -> JSONResponse:
     body = await body_of(request, DescribeIn)
     url = (body.describeUrl or "").strip()
@@ -119,7 +123,8 @@ async def describe(request: Request, principal: Principal = Depends(user)) -> JS
         url, body.channel, await reply_of(body, request), principal.owner)))
 
 
-@router.post("/jobs/blend", summary="Blend 2 to 5 images (/blend)")
+@router.post("/jobs/blend", openapi_extra=json_body(BlendIn),
+             summary="Blend 2 to 5 images (/blend)")
 async def blend(request: Request, principal: Principal = Depends(user)) -> JSONResponse:
     body = await body_of(request, BlendIn)
     urls = [u.strip() for u in body.blendUrls or []]
@@ -135,7 +140,8 @@ async def blend(request: Request, principal: Principal = Depends(user)) -> JSONR
         images, dimensions, urls, body.channel, reply, principal.owner)))
 
 
-@router.post("/jobs/seed", summary="The seed of a completed job")
+@router.post("/jobs/seed", openapi_extra=json_body(SeedIn),
+             summary="The seed of a completed job")
 async def seed(request: Request, principal: Principal = Depends(user)) -> dict[str, Any]:
     body = await body_of(request, SeedIn)
     if not body.jobid:
