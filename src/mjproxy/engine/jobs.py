@@ -79,7 +79,7 @@ def failure_kind(reason: str | None) -> FailureKind:
     """Classify a failed task by the Midjourney embed its reason quotes (the same table the tracker uses)."""
     title, description = split_reason(reason)
     if not title:
-        # midjourney/account.py's wording for a 429 that outlived the REST client's retries
+        # midjourney/account/sender.py's wording for a 429 that outlived the REST client's retries
         rate_limited = (reason or "").startswith("Discord rate limit persisted")
         return FailureKind.DISCORD_RATE_LIMITED if rate_limited else FailureKind.OTHER
     if title == "Job queued":

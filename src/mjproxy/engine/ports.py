@@ -1,4 +1,4 @@
-"""What the engine needs from an account runtime. ``midjourney/account.py`` implements it."""
+"""What the engine needs from an account runtime. ``midjourney/account/`` (``AccountRuntime``) implements it."""
 
 from __future__ import annotations
 
