@@ -14,10 +14,12 @@ from typing import Any
 from ..domain.account import SpeedMode
 from ..domain.clock import Clock, now_ms
 from ..domain.ids import TaskIdGenerator
-from ..domain.media import ImageData
+from ..domain.media import ImageData, InvalidImage, decode_image_data_url
 from ..domain.moderation import find_banned_word
 from ..domain.prompt import extract_speed_flag
 from ..domain.task import BotType, Task, TaskAction, TaskStatus
+from ..midjourney import payloads
+from ..midjourney.constants import APPLICATION_IDS
 from ..midjourney.errors import SubmitError
 from ..midjourney.interactions import EXTRA_KEY, InteractionSpec, SlashSpec, Upload, spec_from_json, spec_to_json
 from ..store.codec import OWNER_EXTRA_KEY, task_owner
@@ -71,6 +73,8 @@ class ImagineRequest:
     account_filter: AccountFilter | None = None
     mode: str | None = None  # "fast" | "relax" | "turbo" from a path prefix
     owner: str | None = None  # the API key that submits it; None for admin credentials
+    images: tuple[str, ...] = ()  # image prompts (data URLs), put before the prompt when it is sent
+    extra: dict[str, Any] = field(default_factory=dict)  # public properties a dialect stamps on the task
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,7 @@ class EngineLimits:
 
 
 PINNED_KEY = "_pinned"
+MAX_REFERENCE_IMAGES = 5
 
 # Checks a client-supplied URL the server will request (SSRF guard); raises ValueError saying why not.
 UrlGuard = Callable[[str], Awaitable[None]]
@@ -232,17 +237,34 @@ class TaskService:
         return None
 
     async def submit_imagine(self, request: ImagineRequest) -> SubmitResult:
+        """Imagine's one entry point, for every face: check it, build the task, place it on an account.
+
+        Image prompts are kept on disk until sent: uploaded to the account's channel at run time, their
+        URLs put before the prompt.
+        """
         prompt = request.prompt.strip()
         problem = self.validate_prompt(prompt) or await self.check_url(request.notify_hook, "notifyHook")
         if problem is not None:
             return problem
-        task = Task(
-            id=self._ids.next(), action=TaskAction.IMAGINE, bot_type=request.bot_type,
-            prompt=prompt, prompt_en=prompt, description=f"/imagine {prompt}", state=request.state,
-            notify_hook=request.notify_hook or self._limits.default_notify_hook,
-            submit_time=now_ms(self._clock),
-        )
+        images: list[ImageData] = []
+        if request.images:
+            if len(request.images) > MAX_REFERENCE_IMAGES:
+                return SubmitResult(SubmitCode.VALIDATION_ERROR,
+                                    f"at most {MAX_REFERENCE_IMAGES} reference images are allowed")
+            try:
+                images = [decode_image_data_url(v, field=f"base64Array[{i}]") for i, v in enumerate(request.images)]
+            except InvalidImage as exc:
+                return SubmitResult(SubmitCode.VALIDATION_ERROR, str(exc))
+        task = self.new_task(TaskAction.IMAGINE, bot_type=request.bot_type, prompt=prompt, prompt_en=prompt,
+                             description=f"/imagine {prompt}", state=request.state,
+                             notify_hook=self.notify_hook(request.notify_hook))
+        task.extra.update(request.extra)
         stamp_owner(task, request.owner)
+        if images:
+            uploads = [await self.store_upload(task.id, n, image) for n, image in enumerate(images)]
+            set_interaction(task, SlashSpec("imagine", [payloads.string_option("prompt", prompt)],
+                                            application_id=APPLICATION_IDS[request.bot_type],
+                                            reference_images=uploads))
         return await self.place(task, request.account_filter,
                                 path_mode=SpeedMode(request.mode) if request.mode else None)
 
