@@ -36,12 +36,13 @@ class Definitions:
         return self._known.get(account_id)
 
 
-async def never_runs(account: Any, task: Task) -> None:
-    raise AssertionError("nothing is executed in these tests")
+class NeverRuns:
+    async def execute(self, account: Any, task: Task) -> None:
+        raise AssertionError("nothing is executed in these tests")
 
 
 def capacity(*accounts: FakeAccount, known: tuple[str, ...] = ()) -> tuple[Capacity, Scheduler]:
-    scheduler = Scheduler(never_runs)
+    scheduler = Scheduler(NeverRuns())
     for account in accounts:
         scheduler.register(account)
     return Capacity(scheduler, Definitions(*[a.id for a in accounts], *known)), scheduler  # type: ignore[arg-type]

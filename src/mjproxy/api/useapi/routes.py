@@ -42,15 +42,10 @@ register_format(FORMAT, render_job)
 
 
 def desk_of(request: Request) -> JobDesk:
-    """One desk per application: its lock is what keeps concurrent submits within maxJobs."""
-    desk: JobDesk | None = getattr(request.app.state, "useapi_desk", None)
+    """The engine's /v2 use cases (one desk per runtime: its lock keeps concurrent submits within maxJobs)."""
+    desk: JobDesk | None = request.app.state.runtime.jobdesk
     if desk is None:
-        runtime = request.app.state.runtime
-        if runtime.accounts_manager is None:
-            raise JobError(503, "the server is starting")
-        desk = JobDesk(runtime.service, runtime.tracker, runtime.bus, runtime.accounts_manager, runtime.clock,
-                       submit_wait_seconds=runtime.settings.useapi.submit_wait_seconds)
-        request.app.state.useapi_desk = desk
+        raise JobError(503, "the server is starting")
     return desk
 
 

@@ -3,7 +3,15 @@
 (the account itself, tying them together)."""
 
 from .runtime import AccountRuntime
-from .spec import AccountSpec, DiscordEndpoints, EventSink, NonceAssigner, StateListener, load_command_snapshot
+from .spec import (
+    AccountSpec,
+    DiscordEndpoints,
+    EventSink,
+    GatewaySessions,
+    NonceAssigner,
+    StateListener,
+    load_command_snapshot,
+)
 
-__all__ = ["AccountRuntime", "AccountSpec", "DiscordEndpoints", "EventSink", "NonceAssigner", "StateListener",
-           "load_command_snapshot"]
+__all__ = ["AccountRuntime", "AccountSpec", "DiscordEndpoints", "EventSink", "GatewaySessions", "NonceAssigner",
+           "StateListener", "load_command_snapshot"]

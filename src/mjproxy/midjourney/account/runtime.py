@@ -9,15 +9,16 @@ account's state (ready, held, failed) and is what the engine sees (``engine.port
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from ...discord.commands import ApplicationCommandCache
 from ...discord.gateway import GatewayClient, GatewayState
+from ...discord.observer import RestObserver
 from ...discord.rest import RestClient
-from ...discord.sessions import SessionSnapshot
 from ...domain.account import AccountDefinition, AccountState
 from ...domain.clock import Clock, SystemClock
 from ...domain.ids import SnowflakeGenerator
@@ -34,7 +35,15 @@ from .commands import OperatorCommands
 from .flows import TaskFlows
 from .inbound import Inbound
 from .sender import Sender
-from .spec import AccountSpec, DiscordEndpoints, EventSink, NonceAssigner, StateListener, load_command_snapshot
+from .spec import (
+    AccountSpec,
+    DiscordEndpoints,
+    EventSink,
+    GatewaySessions,
+    NonceAssigner,
+    StateListener,
+    load_command_snapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +53,7 @@ class AccountRuntime:
                  clock: Clock | None = None, snowflakes: SnowflakeGenerator | None = None,
                  on_state: StateListener | None = None, ready_timeout: float = 30.0,
                  flow_timeout: float = 30.0, sync_on_ready: bool = True,
-                 gateway_session: SessionSnapshot | None = None,
-                 on_gateway_session: Callable[[SessionSnapshot | None], None] | None = None) -> None:
+                 sessions: GatewaySessions | None = None) -> None:
         self._spec = spec
         self._sink = sink
         self._clock = clock or SystemClock()
@@ -61,6 +69,9 @@ class AccountRuntime:
         self._state_since = self._clock.now()
         self._rest = RestClient(api_base=endpoints.api_base, token=spec.user_token,
                                 user_agent=spec.user_agent, api_version=endpoints.api_version, clock=self._clock)
+        # A saved session is resumed (no new IDENTIFY after a restart); each new one is saved for the next.
+        gateway_session = sessions.get(spec.channel_id) if sessions is not None else None
+        on_gateway_session = functools.partial(sessions.update, spec.channel_id) if sessions is not None else None
         self._gateway = GatewayClient(url=endpoints.gateway_url, token=spec.user_token,
                                       on_dispatch=self._on_dispatch, on_state=self._on_gateway_state,
                                       user_agent=spec.user_agent, compress=endpoints.compress, clock=self._clock,
@@ -106,6 +117,14 @@ class AccountRuntime:
     @property
     def state_since(self) -> float:
         return self._state_since
+
+    @property
+    def gateway_reconnects(self) -> int:
+        return self._gateway.reconnects
+
+    def observe_rest(self, observer: RestObserver) -> None:
+        """Attach a watcher of this account's Discord REST calls (metrics)."""
+        self._rest.observer = observer
 
     @property
     def guild_id(self) -> str:
@@ -206,12 +225,12 @@ class AccountRuntime:
         self._watchers.feed(event_name, data)
         if event_name == "READY":
             if self._inbound.user_id is not None:  # not our first session: the gap between them is lost
-                await self._sink(self.id, SessionReplaced(self.id))
+                await self._sink.deliver(self.id, SessionReplaced(self.id))
             self._inbound.on_ready(data)
             return
         event = self._inbound.event_of(event_name, data)
         if event is not None:
-            await self._sink(self.id, event)
+            await self._sink.deliver(self.id, event)
 
     async def channel_history(self, *, since_ms: int, max_pages: int = 10) -> list[AccountEvent]:
         """The bot's messages in this account's channel since ``since_ms``, as events, oldest first.

@@ -1,4 +1,4 @@
-"""What one account runtime is built from, and the callables it hands its events and nonces to."""
+"""What one account runtime is built from, and what it hands its events, sessions and nonces to."""
 
 from __future__ import annotations
 
@@ -6,13 +6,26 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
+from ...discord.sessions import SessionSnapshot
 from ...domain.account import AccountState
 from ..events import AccountEvent
 
-EventSink = Callable[[str, AccountEvent], Awaitable[None]]
-"""Hears every event of ours on this account: ``sink(account_id, event)``."""
+
+class EventSink(Protocol):
+    async def deliver(self, account_id: str, event: AccountEvent) -> None:
+        """Hear one event of ours on this account, in the order the gateway delivered them."""
+
+
+class GatewaySessions(Protocol):
+    """Where gateway sessions are kept across restarts, by account (``discord.sessions.SessionFile``)."""
+
+    def get(self, key: str) -> SessionSnapshot | None: ...
+
+    def update(self, key: str, snapshot: SessionSnapshot | None) -> None: ...
+
+
 NonceAssigner = Callable[[str], Awaitable[None]]
 """Stores a fresh nonce on its task before the interaction carrying it is sent (DESIGN invariant 2)."""
 StateListener = Callable[[str, AccountState, str | None], None]
