@@ -23,6 +23,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
 from mjproxy.store.migrations import upgrade
+from mjproxy.store.postgres import PoolOptions, engine_options, is_postgres
 
 # The in-loop reader (see InLoopReader) must never stall the event loop for long; past this it gives
 # up and the query goes the ordinary async way.
@@ -266,10 +267,15 @@ class Database:
         self._serialise_reads = serialise_reads
 
     @classmethod
-    async def connect(cls, url: str, *, echo: bool = False) -> Database:
-        """Open the engine, tune SQLite, and migrate the schema (refusing a newer one)."""
+    async def connect(cls, url: str, *, echo: bool = False, pool: PoolOptions | None = None) -> Database:
+        """Open the engine, tune SQLite, and migrate the schema (refusing a newer one).
+
+        ``pool`` sizes the connection pool and sets the timeouts on PostgreSQL (see store/postgres.py).
+        """
         parsed = make_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
+        if is_postgres(parsed):
+            kwargs.update(engine_options(parsed, pool or PoolOptions()))
         is_sqlite = parsed.get_backend_name() == "sqlite"
         memory = is_sqlite and _is_memory(parsed.database)
         if is_sqlite and memory:
