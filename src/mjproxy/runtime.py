@@ -38,6 +38,7 @@ from .store.api_keys import ApiKeyRepository
 from .store.database import Database
 from .store.errors import TokenKeyError
 from .store.outbox import OutboxStore
+from .store.postgres import PoolOptions
 from .store.repository import SqlTaskRepository
 from .store.secrets import cipher_of
 
@@ -116,7 +117,11 @@ class Runtime:
         if self.sandbox:
             discord, account_settings = await self._start_sandbox()
         Path(self.settings.storage.data_dir).mkdir(parents=True, exist_ok=True)
-        self._db = await Database.connect(self.settings.storage.database_url)
+        storage = self.settings.storage
+        self._db = await Database.connect(storage.database_url, pool=PoolOptions(
+            size=storage.pool_size, max_overflow=storage.pool_max_overflow,
+            timeout_seconds=storage.pool_timeout_seconds, statement_timeout_seconds=storage.statement_timeout_seconds,
+            connect_timeout_seconds=storage.connect_timeout_seconds))
         repo = SqlTaskRepository(self._db, clock=self.clock)
         engine = self.settings.engine
         scheduler = Scheduler(executor=lambda account, task: self.service.execute(account, task), clock=self.clock,

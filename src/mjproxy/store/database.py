@@ -23,7 +23,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
 from mjproxy.store.migrations import upgrade
-from mjproxy.store.postgres import PoolOptions, engine_options, is_postgres
+from mjproxy.store.postgres import PoolOptions, engine_options, is_postgres, with_driver
 
 # The in-loop reader (see InLoopReader) must never stall the event loop for long; past this it gives
 # up and the query goes the ordinary async way.
@@ -275,7 +275,8 @@ class Database:
         parsed = make_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
         if is_postgres(parsed):
-            kwargs.update(engine_options(parsed, pool or PoolOptions()))
+            parsed = with_driver(parsed)
+            kwargs.update(engine_options(pool or PoolOptions()))
         is_sqlite = parsed.get_backend_name() == "sqlite"
         memory = is_sqlite and _is_memory(parsed.database)
         if is_sqlite and memory:

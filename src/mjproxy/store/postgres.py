@@ -42,10 +42,17 @@ def is_postgres(url: URL) -> bool:
     return url.get_backend_name() == "postgresql"
 
 
-def engine_options(url: URL, options: PoolOptions) -> dict[str, Any]:
-    """Keyword arguments for ``create_async_engine`` on a PostgreSQL URL."""
+def with_driver(url: URL) -> URL:
+    """``postgresql://…`` means asyncpg here (SQLAlchemy's default would be psycopg2, which is not async)."""
+    if url.drivername == "postgresql":
+        return url.set(drivername="postgresql+asyncpg")
     if url.get_driver_name() != "asyncpg":
         raise ValueError(f"PostgreSQL needs the asyncpg driver: write postgresql+asyncpg://… (got {url.drivername})")
+    return url
+
+
+def engine_options(options: PoolOptions) -> dict[str, Any]:
+    """Keyword arguments for ``create_async_engine`` on a PostgreSQL URL."""
     server_settings = {"application_name": "mjproxy",
                        "statement_timeout": str(int(options.statement_timeout_seconds * 1000))}
     return {
