@@ -51,6 +51,7 @@ class StorageSettings(_Section):
     pool_timeout_seconds: float = Field(30.0, gt=0)  # waiting for a free connection
     statement_timeout_seconds: float = Field(30.0, ge=0)  # 0 = no limit
     connect_timeout_seconds: float = Field(10.0, gt=0)
+    reconnect_seconds: float = Field(15.0, ge=0)  # keep retrying an unreachable database this long
 
 
 class DiscordSettings(_Section):

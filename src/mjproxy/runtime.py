@@ -121,7 +121,7 @@ class Runtime:
         self._db = await Database.connect(storage.database_url, pool=PoolOptions(
             size=storage.pool_size, max_overflow=storage.pool_max_overflow,
             timeout_seconds=storage.pool_timeout_seconds, statement_timeout_seconds=storage.statement_timeout_seconds,
-            connect_timeout_seconds=storage.connect_timeout_seconds))
+            connect_timeout_seconds=storage.connect_timeout_seconds, reconnect_seconds=storage.reconnect_seconds))
         repo = SqlTaskRepository(self._db, clock=self.clock)
         engine = self.settings.engine
         scheduler = Scheduler(executor=lambda account, task: self.service.execute(account, task), clock=self.clock,

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from mjproxy.store import LATEST_VERSION, Database, PoolOptions, SqlTaskRepository
+from mjproxy.store.errors import DatabaseUnavailable
 from mjproxy.store.migrations import MIGRATIONS, Migration, upgrade
 from mjproxy.store.postgres import MIGRATION_LOCK_KEY
 from mjproxy.store.schema import schema_version
@@ -112,6 +113,35 @@ async def test_queries_work_again_after_the_database_restarts(pg_url: str, postg
         await repo.update(full_task(progress="99%"))
     finally:
         await db.close()
+
+
+async def test_writes_wait_out_a_database_outage_and_give_up_after_reconnect_seconds(
+        pg_url: str, postgres: PostgresCluster) -> None:
+    db = await Database.connect(pg_url, pool=PoolOptions(reconnect_seconds=20))
+    repo = SqlTaskRepository(db)
+    try:
+        await repo.insert(full_task())
+        await asyncio.to_thread(postgres.stop)
+        # The group committer's batch write while the database is down: it waits, it is not dropped.
+        writing = asyncio.ensure_future(repo.update_many([full_task(progress="50%")]))
+        reading = asyncio.ensure_future(repo.get(full_task().id))
+        await asyncio.sleep(1.0)
+        assert not writing.done() and not reading.done()
+        await asyncio.to_thread(postgres.start)
+        await asyncio.wait_for(writing, timeout=20)
+        assert (await asyncio.wait_for(reading, timeout=20)) is not None
+        stored = await repo.get(full_task().id)
+        assert stored is not None and stored.progress == "50%"
+    finally:
+        await db.close()
+    short = await Database.connect(pg_url, pool=PoolOptions(reconnect_seconds=0.5))
+    try:
+        await asyncio.to_thread(postgres.stop)
+        with pytest.raises(DatabaseUnavailable, match="unreachable"):
+            await SqlTaskRepository(short).get(full_task().id)
+    finally:
+        await asyncio.to_thread(postgres.start)
+        await short.close()
 
 
 async def test_a_plain_postgresql_url_means_asyncpg_and_another_driver_is_refused(pg_url: str) -> None:
