@@ -79,6 +79,7 @@ class PostgresCluster:
         self.log = self.base / "postgres.log"
         self.port = _free_port()
         self.host = "127.0.0.1"
+        self._free: list[str] = []  # emptied databases, ready to be handed out again
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [str(self.bin_dir / args[0]), *args[1:]]
@@ -124,22 +125,34 @@ class PostgresCluster:
     def url(self, database: str = "postgres", driver: str = "postgresql+asyncpg") -> str:
         return f"{driver}://{SUPERUSER}@{self.host}:{self.port}/{database}"
 
-    async def _admin(self, sql: str) -> None:
-        conn = await asyncpg.connect(host=self.host, port=self.port, user=SUPERUSER, database="postgres")
+    async def _admin(self, *statements: str, database: str = "postgres") -> None:
+        conn = await asyncpg.connect(host=self.host, port=self.port, user=SUPERUSER, database=database)
         try:
-            await conn.execute(sql)
+            for sql in statements:
+                await conn.execute(sql)
         finally:
             await conn.close()
 
     def create_database(self) -> str:
-        """A new empty database; its SQLAlchemy URL. FILE_COPY: a file copy, no WAL of the whole template."""
+        """An empty database of its own; its SQLAlchemy URL. Give it back with ``drop_database``.
+
+        CREATE DATABASE costs a checkpoint (most of a second on a busy machine), so databases given back are
+        emptied and handed out again: dropping the public schema with everything in it takes milliseconds.
+        """
+        if self._free:
+            return self.url(self._free.pop())
         name = "t_" + uuid.uuid4().hex[:16]
-        run_async(lambda: self._admin(f'CREATE DATABASE "{name}" TEMPLATE template0 STRATEGY FILE_COPY'))
+        run_async(lambda: self._admin(f'CREATE DATABASE "{name}" TEMPLATE template0'))
         return self.url(name)
 
     def drop_database(self, url: str) -> None:
+        """Empty the database (ending any connection a test left open) and keep it for the next test."""
         name = url.rsplit("/", 1)[1]
-        run_async(lambda: self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_async(lambda: self._admin(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
+            f"AND pid <> pg_backend_pid()",
+            "DROP SCHEMA public CASCADE", "CREATE SCHEMA public", database=name))
+        self._free.append(name)
 
 
 def _unavailable(reason: str) -> None:
