@@ -52,14 +52,20 @@ async def test_imagine_then_u1_then_fetch_and_list(pg_proxy: Proxy, pg_url: str)
 
 
 async def test_the_server_keeps_answering_after_postgresql_restarts(
-        pg_proxy: Proxy, postgres: PostgresCluster) -> None:
-    before = await _succeeds(pg_proxy, await pg_proxy.imagine("before the restart"))
-    await asyncio.to_thread(postgres.restart)
-    # Every pooled connection died with the server; the next requests get fresh ones.
-    assert (await pg_proxy.fetch(str(before["id"])))["status"] == "SUCCESS"
-    after = await _succeeds(pg_proxy, await pg_proxy.imagine("after the restart"))
-    assert (await pg_proxy.client.get("/healthz")).status_code == 200
-    assert after["id"] != before["id"]
+        slow_emulator: Emulator, tmp_path: Path, pg_url: str, postgres: PostgresCluster) -> None:
+    settings = proxy_settings(slow_emulator, tmp_path, storage={"database_url": pg_url})
+    async with running_proxy(settings) as proxy:
+        before = await _succeeds(proxy, await proxy.imagine("before the restart"))
+        running = await proxy.imagine("while the database restarts")
+        await proxy.wait_for(str(running["result"]), statuses=("IN_PROGRESS",))
+        # Mid-job: every pooled connection dies with the server, progress arrives while it is down.
+        await asyncio.to_thread(postgres.restart)
+        assert (await proxy.fetch(str(before["id"])))["status"] == "SUCCESS"
+        finished = await _succeeds(proxy, running)
+        assert finished["imageUrl"]
+        after = await _succeeds(proxy, await proxy.imagine("after the restart"))
+        assert (await proxy.client.get("/healthz")).status_code == 200
+    assert await _stored_ids(pg_url) == sorted([str(before["id"]), str(finished["id"]), str(after["id"])])
 
 
 @pytest.fixture
