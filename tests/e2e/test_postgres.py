@@ -68,6 +68,21 @@ async def test_the_server_keeps_answering_after_postgresql_restarts(
     assert await _stored_ids(pg_url) == sorted([str(before["id"]), str(finished["id"]), str(after["id"])])
 
 
+async def test_a_database_down_past_reconnect_seconds_answers_503_then_recovers(
+        emulator: Emulator, tmp_path: Path, pg_url: str, postgres: PostgresCluster) -> None:
+    settings = proxy_settings(emulator, tmp_path, storage={"database_url": pg_url, "reconnect_seconds": 0.5})
+    async with running_proxy(settings) as proxy:
+        done = await _succeeds(proxy, await proxy.imagine("before the outage"))
+        await asyncio.to_thread(postgres.stop)
+        try:
+            response = await proxy.client.get(f"/mj/task/{done['id']}/fetch")
+            assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+            assert response.json() == {"detail": "the database is unreachable; try again shortly"}
+        finally:
+            await asyncio.to_thread(postgres.start)
+        assert (await proxy.fetch(str(done["id"])))["status"] == "SUCCESS"
+
+
 @pytest.fixture
 async def slow_emulator() -> AsyncIterator[Emulator]:
     async with running_emulator(job_duration_s=2.0) as emu:
