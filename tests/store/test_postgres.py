@@ -144,6 +144,21 @@ async def test_writes_wait_out_a_database_outage_and_give_up_after_reconnect_sec
         await short.close()
 
 
+async def test_a_node_started_before_its_database_waits_for_it(pg_url: str, postgres: PostgresCluster) -> None:
+    await asyncio.to_thread(postgres.stop)
+    try:
+        starting = asyncio.ensure_future(Database.connect(pg_url, pool=PoolOptions(reconnect_seconds=20)))
+        await asyncio.sleep(1.0)
+        assert not starting.done()
+    finally:
+        await asyncio.to_thread(postgres.start)
+    db = await asyncio.wait_for(starting, timeout=20)
+    try:
+        assert await _versions(db) == [LATEST_VERSION]
+    finally:
+        await db.close()
+
+
 async def test_a_plain_postgresql_url_means_asyncpg_and_another_driver_is_refused(pg_url: str) -> None:
     db = await Database.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
     try:

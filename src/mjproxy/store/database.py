@@ -309,7 +309,10 @@ class Database:
         checkpointer: WalCheckpointer | None = None
         writer: ThreadWriter | None = None
         try:
-            version = await _migrate(engine)
+            if reconnect_seconds is None:
+                version = await _migrate(engine)
+            else:  # a node may start before its database is up (compose, failover): wait for it
+                version = await retry_unavailable(lambda: _migrate(engine), within_seconds=reconnect_seconds)
             if local_file and parsed.database:
                 reader = InLoopReader(_file_path(parsed.database), engine.dialect)
                 checkpointer = WalCheckpointer(_file_path(parsed.database))
