@@ -42,8 +42,16 @@ class ServerSettings(_Section):
 
 
 class StorageSettings(_Section):
+    # sqlite+aiosqlite:///path (the default, one node) or postgresql+asyncpg://user:password@host:port/db.
     database_url: str = "sqlite+aiosqlite:///data/mjproxy.db"
     data_dir: str = "data"
+    # PostgreSQL only (store/postgres.py): the connection pool and the per-statement time limit.
+    pool_size: int = Field(10, ge=1, le=1000)
+    pool_max_overflow: int = Field(10, ge=0, le=1000)
+    pool_timeout_seconds: float = Field(30.0, gt=0)  # waiting for a free connection
+    statement_timeout_seconds: float = Field(30.0, ge=0)  # 0 = no limit
+    connect_timeout_seconds: float = Field(10.0, gt=0)
+    reconnect_seconds: float = Field(15.0, ge=0)  # keep retrying an unreachable database this long
 
 
 class DiscordSettings(_Section):

@@ -41,6 +41,7 @@ from .store.api_keys import ApiKeyRepository
 from .store.database import Database
 from .store.errors import TokenKeyError
 from .store.outbox import OutboxStore
+from .store.postgres import PoolOptions
 from .store.repository import SqlTaskRepository
 from .store.secrets import cipher_of
 
@@ -103,7 +104,11 @@ class Runtime:
             self.emulator, discord, account_settings = await start_sandbox(settings)
         data_dir = Path(settings.storage.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        db = self._db = await Database.connect(settings.storage.database_url)
+        storage = settings.storage
+        db = self._db = await Database.connect(storage.database_url, pool=PoolOptions(
+            size=storage.pool_size, max_overflow=storage.pool_max_overflow,
+            timeout_seconds=storage.pool_timeout_seconds, statement_timeout_seconds=storage.statement_timeout_seconds,
+            connect_timeout_seconds=storage.connect_timeout_seconds, reconnect_seconds=storage.reconnect_seconds))
         repo = SqlTaskRepository(db, clock=self.clock)
         scheduler = self._scheduler = Scheduler(self._dispatch, clock=self.clock,
                                                 rule=SelectionRule(engine.selection_rule))
