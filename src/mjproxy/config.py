@@ -39,6 +39,17 @@ class ServerSettings(_Section):
     notify_hook: str = ""  # global callback used when a request names none
     notify_timeout_seconds: float = Field(10.0, gt=0)
     max_body_bytes: int = Field(25 * 1024 * 1024, gt=0)
+    # Browser front ends on other origins that may call the API (CORS); empty = none (same origin only).
+    # Exact origins such as "https://app.example.com", or "*" for any (credentials travel in headers, not cookies).
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.match(r"^https?://[^/\s]+/?$", origin, re.IGNORECASE):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path) or \"*\"")
+        return [origin.rstrip("/") for origin in value]
 
 
 class StorageSettings(_Section):

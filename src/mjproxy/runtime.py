@@ -29,10 +29,11 @@ from .engine.scheduler import Scheduler
 from .engine.service import EngineLimits, TaskService
 from .engine.timeouts import TimeoutSweeper
 from .engine.tracker import Tracker
+from .logs import redactor
 from .media.service import MediaService
 from .metrics import Metrics
 from .midjourney.account import AccountRuntime
-from .net.checker import PolicyUrlGuard
+from .net.checker import PolicyForwardGuard, PolicyUrlGuard
 from .net.guard import FetchPolicy, GuardedClient, policy_from_settings
 from .notify.outbox import OutboxDelivery, OutboxJournal, OutboxPolicy
 from .sandbox import sandbox_enabled, start_sandbox
@@ -43,7 +44,7 @@ from .store.errors import TokenKeyError
 from .store.outbox import OutboxStore
 from .store.postgres import PoolOptions
 from .store.repository import SqlTaskRepository
-from .store.secrets import cipher_of
+from .store.secrets import KEY_FILE, cipher_of, data_dir_key
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -115,7 +116,15 @@ class Runtime:
         sessions = self._sessions = SessionFile(data_dir / "gateway-sessions.json")
         sessions.load()
         sessions.start()
-        account_repo = AccountRepository(db, clock=self.clock, cipher=cipher_of(settings.security.encryption_key))
+        key = settings.security.encryption_key
+        if not key:  # tokens are encrypted at rest by default, with a key of this installation's own
+            key, created = data_dir_key(settings.storage.data_dir)
+            redactor().add(key)
+            if created:
+                log.warning("generated the token encryption key %s (mode 0600): back it up with the database, "
+                            "or set security.encryption_key (the same on every node sharing a database)",
+                            data_dir / KEY_FILE)
+        account_repo = AccountRepository(db, clock=self.clock, cipher=cipher_of(key))
         try:
             await secure_tokens(db, account_repo)
         except TokenKeyError:
@@ -137,7 +146,8 @@ class Runtime:
                               default_notify_hook=settings.server.notify_hook or None)
         service = self._service = TaskService(repo, tracker, scheduler, self.clock, limits, accounts=manager,
                                               uploads_dir=data_dir / "uploads",
-                                              url_guard=PolicyUrlGuard(self.fetch_policy))
+                                              url_guard=PolicyUrlGuard(self.fetch_policy),
+                                              forward_guard=PolicyForwardGuard(self.fetch_policy))
         manager.bind_engine(service)
         reconciler = HistoryReconciler(tracker, manager, self.clock)
         self._dispatch.connect(tracker, reconciler, service)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -16,9 +18,11 @@ from ..store.errors import DatabaseUnavailable
 from .admin import accounts as admin
 from .admin import keys
 from .admin.health import router as health_router
+from .admin.keys import OPEN_SERVER_WARNING
 from .admin.metrics import router as metrics_router
 from .auth import Authenticator
-from .errors import ApiError
+from .errors import ApiError, error_body, error_response, is_submit_route, is_useapi_route
+from .input_guard import InputGuard
 from .mj import callbacks, cancel, images
 from .mj import routes as mj
 from .openapi_doc import honest_openapi
@@ -27,8 +31,7 @@ from .useapi.routes import router as useapi_router
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-SUBMIT_MARKER = "/submit/"
-
+log = logging.getLogger("mjproxy")
 
 def _describe_validation(exc: RequestValidationError) -> tuple[bool, str]:
     """(is the body malformed JSON, one readable sentence naming each bad field)."""
@@ -48,12 +51,14 @@ def _describe_validation(exc: RequestValidationError) -> tuple[bool, str]:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     malformed, message = _describe_validation(exc)
-    if SUBMIT_MARKER in request.url.path:
-        # The dialect answers validation problems with HTTP 200 and code 4; a body that is not
-        # even JSON is a transport-level problem and gets an honest 400.
-        body = {"code": 4, "description": message, "result": None, "properties": {}}
-        return JSONResponse(body, status_code=400 if malformed else 200)
-    return JSONResponse({"detail": message}, status_code=400 if malformed else 422)
+    path = request.url.path
+    if is_submit_route(path):
+        # The dialect answers validation problems with HTTP 200 and code 4; a body that is not even JSON is a
+        # transport-level problem and gets an honest 400 (still with code 4).
+        return JSONResponse(error_body(path, 400, message), status_code=400 if malformed else 200)
+    if is_useapi_route(path):
+        return error_response(path, 400, message)  # useapi answers every bad request 400
+    return error_response(path, 400 if malformed else 422, message)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -69,6 +74,9 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    path = request.url.path
+    if is_useapi_route(path):  # an unknown /v2 path or method still answers in useapi's shape
+        return error_response(path, exc.status_code, str(exc.detail), headers=exc.headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -135,6 +143,8 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
             await runtime.start()
         if runtime.keys is not None:
             app.state.authenticator.attach_keys(runtime.keys)
+        if await app.state.authenticator.open():
+            log.warning(OPEN_SERVER_WARNING)
         app.state.service = runtime.service
         try:
             yield
@@ -162,6 +172,11 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(useapi_router, prefix="/v2")  # the useapi.net jobs dialect (docs/useapi.md)
     app.include_router(images.router)  # /media/* links and /mj/image/{taskId}
+    app.add_middleware(InputGuard)  # inside the size limit: the bodies it reads are bounded
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)
+    if runtime.settings.server.cors_origins:  # outermost: refusals and preflights carry the CORS headers too
+        app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.server.cors_origins,
+                           allow_methods=["*"], allow_headers=["*"],
+                           expose_headers=["X-Total-Count", "X-Page", "X-Page-Size"])
     app.openapi = lambda: honest_openapi(app)  # type: ignore[method-assign]
     return app

@@ -16,7 +16,7 @@ from ..domain.clock import Clock, now_ms
 from ..domain.ids import TaskIdGenerator
 from ..domain.media import ImageData, InvalidImage, decode_image_data_url
 from ..domain.moderation import find_banned_word
-from ..domain.prompt import extract_speed_flag
+from ..domain.prompt import extract_speed_flag, linked_urls
 from ..domain.task import BotType, Task, TaskAction, TaskStatus
 from ..midjourney import payloads
 from ..midjourney.constants import APPLICATION_IDS
@@ -126,7 +126,8 @@ class TaskService:
     def __init__(self, repo: TaskRepository, tracker: Tracker, scheduler: Scheduler, clock: Clock,
                  limits: EngineLimits, ids: TaskIdGenerator | None = None, *,
                  accounts: AccountDirectory | None = None,
-                 uploads_dir: Path | None = None, url_guard: UrlGuard | None = None) -> None:
+                 uploads_dir: Path | None = None, url_guard: UrlGuard | None = None,
+                 forward_guard: UrlGuard | None = None) -> None:
         self._repo = repo
         self._tracker = tracker
         self._scheduler = scheduler
@@ -136,6 +137,7 @@ class TaskService:
         self._accounts: AccountDirectory = accounts or NoAccounts()
         self.uploads_dir = uploads_dir or Path("data") / "uploads"
         self._url_guard = url_guard
+        self._forward_guard = forward_guard  # URLs we hand to Discord: Midjourney fetches them, not us
 
     # -- shared helpers for the use cases --------------------------------------------------------
     @property
@@ -163,6 +165,19 @@ class TaskService:
             await self._url_guard.check(url)
         except ValueError as exc:
             return SubmitResult(SubmitCode.VALIDATION_ERROR, f"{field} refused: {exc}")
+        return None
+
+    async def check_forwarded_urls(self, task: Task) -> SubmitResult | None:
+        """Code 4 when the task would hand Midjourney a URL of our own network (a prompt's image link, a
+        /describe link): Midjourney fetches what we send, so it passes the same guard as our own fetches."""
+        if self._forward_guard is None:
+            return None
+        field = "link" if task.action == TaskAction.DESCRIBE else "prompt"
+        for url in linked_urls(f"{task.prompt or ''} {task.description or ''}"):
+            try:
+                await self._forward_guard.check(url)
+            except ValueError as exc:
+                return SubmitResult(SubmitCode.VALIDATION_ERROR, f"{field} refused: {url}: {exc}")
         return None
 
     async def fail_task(self, task_id: str, reason: str) -> None:
@@ -271,6 +286,9 @@ class TaskService:
         ``stored`` tasks already exist (a MODAL task being confirmed) and are updated, not inserted.
         ``path_mode`` comes from a /mj-fast|relax|turbo prefix and beats a speed flag in the prompt.
         """
+        refused = await self.check_forwarded_urls(task)
+        if refused is not None:
+            return refused
         instance = account_id or (account_filter.instance_id if account_filter else None)
         if instance is not None:
             task.extra[PINNED_KEY] = True  # the client (or the parent) chose the account: never move it

@@ -46,7 +46,12 @@ def _file_path(database: str) -> str:
 
 def _ensure_parent_dir(database: str) -> None:
     # A fresh install points at data/mjproxy.db; sqlite would fail with "unable to open database file".
-    Path(_file_path(database)).parent.mkdir(parents=True, exist_ok=True)
+    path = Path(_file_path(database))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The database holds tokens and key hashes: created readable by its owner only. SQLite gives its -wal
+    # and -shm files the database file's mode, so they are private too.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(memory: bool, *, background_checkpoints: bool = False) -> list[str]:
