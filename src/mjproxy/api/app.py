@@ -25,6 +25,7 @@ from .errors import ApiError, error_body, error_response, is_submit_route, is_us
 from .input_guard import InputGuard
 from .mj import callbacks, cancel, images
 from .mj import routes as mj
+from .mj.fast_fetch import answer_fetch
 from .openapi_doc import honest_openapi
 from .useapi.routes import router as useapi_router
 
@@ -136,6 +137,17 @@ class BodySizeLimit:
             await self._too_large()(scope, receive, send)
 
 
+class MjProxyApp(FastAPI):
+    """FastAPI with the fetch fast path in front of it (see mj/fast_fetch.py: why, and what it answers)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            scope["app"] = self
+            if await answer_fetch(scope, getattr(self.state, "service", None), send):
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -152,7 +164,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
             if manage_lifecycle:
                 await runtime.stop()
 
-    app = FastAPI(title="mjproxy", version=__version__, lifespan=lifespan,
+    app = MjProxyApp(title="mjproxy", version=__version__, lifespan=lifespan,
                   description="A self-hosted Midjourney API over Discord accounts "
                               "(midjourney-proxy dialect under /mj).")
     app.state.runtime = runtime
