@@ -298,3 +298,21 @@ async def test_each_key_hears_only_its_own_tasks(secured: Proxy) -> None:
     finally:
         await alice.aclose()
         await bob.aclose()
+
+
+async def test_after_a_restart_a_stream_starts_from_the_stored_state(slow_emulator: Emulator, tmp_path: Path) -> None:
+    settings = proxy_settings(slow_emulator, tmp_path)
+    async with running_proxy(settings) as proxy:
+        task_id = (await proxy.imagine("before the restart"))["result"]
+        async with open_stream(proxy.client, f"/mj/task/{task_id}/events") as stream:
+            before = await stream.collect()
+    async with running_proxy(settings) as proxy:
+        assert hub_of(proxy).latest(task_id) is None  # this server life has not heard of it
+        async with open_stream(proxy.client, f"/mj/task/{task_id}/events") as stream:
+            fresh = await stream.collect()
+        assert [(e.id, e.event) for e in fresh] == [("1", "success")]
+        assert fresh[0].json == await proxy.fetch(task_id) == before[-1].json
+        # the all-tasks stream with ?ids= reads it from the store too
+        async with open_stream(proxy.client, "/mj/task/events", params={"ids": task_id}) as stream:
+            listed = await stream.collect(until=lambda e: True)
+        assert [(e.event, e.json) for e in listed] == [("success", fresh[0].json)]
