@@ -29,6 +29,7 @@ from .engine.timeouts import TimeoutSweeper
 from .engine.tracker import Tracker
 from .logs import redactor
 from .media.service import MediaService
+from .metrics import Metrics
 from .midjourney.account import AccountRuntime, AccountSpec, DiscordEndpoints
 from .midjourney.events import AccountEvent, SessionReplaced
 from .net.guard import FetchPolicy, GuardedClient, check_url, policy_from_settings
@@ -64,6 +65,8 @@ class Runtime:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.bus = EventBus()
+        self.metrics = Metrics()
+        self.metrics.attach(self.bus)
         self.emulator: Emulator | None = None
         self.accounts_manager: AccountManager | None = None
         self._snowflakes = SnowflakeGenerator()
@@ -131,10 +134,12 @@ class Runtime:
 
         def runtime_for(definition: AccountDefinition) -> AccountRuntime:
             redactor().add(definition.user_token)  # tokens from the store or the admin API, not only the file
-            return AccountRuntime(_spec(definition), endpoints, sink=self._dispatch, clock=self.clock,
-                                  snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect,
-                                  gateway_session=sessions.get(definition.channel_id),
-                                  on_gateway_session=functools.partial(sessions.update, definition.channel_id))
+            account = AccountRuntime(_spec(definition), endpoints, sink=self._dispatch, clock=self.clock,
+                                     snowflakes=self._snowflakes, sync_on_ready=discord.sync_on_connect,
+                                     gateway_session=sessions.get(definition.channel_id),
+                                     on_gateway_session=functools.partial(sessions.update, definition.channel_id))
+            account.observe_rest(self.metrics.rest_observer(definition.id))
+            return account
 
         cipher = cipher_of(self.settings.security.encryption_key)
         account_repo = AccountRepository(self._db, clock=self.clock, cipher=cipher)
@@ -181,6 +186,7 @@ class Runtime:
                                         guard=GuardedClient(self.fetch_policy),
                                         trusted_urls=frozenset({self.settings.server.notify_hook} - {""}))
         self._notifier.start()
+        self.metrics.bind(accounts=manager, outbox=outbox)
         await manager.load([definition_from_settings(a) for a in account_settings], ephemeral=self.sandbox)
         try:
             recovered = await self._service.recover(self._account_port)

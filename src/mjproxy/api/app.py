@@ -15,6 +15,7 @@ from .. import __version__
 from .admin import accounts as admin
 from .admin import keys
 from .admin.health import router as health_router
+from .admin.metrics import router as metrics_router
 from .auth import Authenticator
 from .errors import ApiError
 from .mj import callbacks, cancel, images
@@ -157,6 +158,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(callbacks.router, prefix="/mj")
     app.include_router(keys.router, prefix="/mj")  # API keys; admin only
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(useapi_router, prefix="/v2")  # the useapi.net jobs dialect (docs/useapi.md)
     app.include_router(images.router)  # /media/* links and /mj/image/{taskId}
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)

@@ -29,6 +29,7 @@ from ..discord.errors import (
     is_invalid_command_version,
 )
 from ..discord.gateway import GatewayClient, GatewayState
+from ..discord.observer import RestObserver
 from ..discord.rest import RestClient
 from ..discord.sessions import SessionSnapshot
 from ..domain.account import AccountDefinition, AccountState
@@ -168,6 +169,14 @@ class AccountRuntime:
     @property
     def state_since(self) -> float:
         return self._state_since
+
+    @property
+    def gateway_reconnects(self) -> int:
+        return self._gateway.reconnects
+
+    def observe_rest(self, observer: RestObserver) -> None:
+        """Attach a watcher of this account's Discord REST calls (metrics)."""
+        self._rest.observer = observer
 
     @property
     def guild_id(self) -> str:
