@@ -148,6 +148,17 @@ class UseapiSettings(_Section):
     fetch_timeout_seconds: float = Field(20.0, gt=0)
 
 
+class StreamSettings(_Section):
+    """Live task streams (SSE, README "Live streams")."""
+
+    ping_seconds: float = Field(15.0, gt=0)  # a ": ping" comment keeps idle proxies from closing the stream
+    queue_size: int = Field(256, ge=1)  # events waiting for one subscriber; beyond that it is disconnected
+    history_events: int = Field(64, ge=1)  # per task, for Last-Event-ID resume
+    history_tasks: int = Field(10_000, ge=1)  # tasks whose recent events are kept (least recently changed go)
+    recent_events: int = Field(4096, ge=1)  # the all-tasks stream's resume window
+    send_timeout_seconds: float = Field(30.0, gt=0)  # a reader that takes no bytes for this long is dropped
+
+
 class OpenAITranslationSettings(_Section):
     base_url: str = "https://api.openai.com/v1"  # any OpenAI-compatible gateway: .../v1
     api_key: str = ""
@@ -345,6 +356,7 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     useapi: UseapiSettings = Field(default_factory=UseapiSettings)
+    streams: StreamSettings = Field(default_factory=StreamSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     images: ImagesSettings = Field(default_factory=ImagesSettings)

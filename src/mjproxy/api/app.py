@@ -27,6 +27,8 @@ from .mj import callbacks, cancel, images
 from .mj import routes as mj
 from .mj.fast_fetch import answer_fetch
 from .openapi_doc import honest_openapi
+from .streams.hub import StreamHub
+from .streams.routes import router as streams_router
 from .useapi.routes import router as useapi_router
 
 if TYPE_CHECKING:
@@ -161,6 +163,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            streams.close()  # open streams end, so that they do not hold up the shutdown
             if manage_lifecycle:
                 await runtime.stop()
 
@@ -168,6 +171,9 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
                   description="A self-hosted Midjourney API over Discord accounts "
                               "(midjourney-proxy dialect under /mj).")
     app.state.runtime = runtime
+    # Live streams hear every persisted change from the runtime's bus, from the start (for Last-Event-ID).
+    streams = app.state.streams = StreamHub(runtime.settings.streams)
+    streams.attach(runtime.bus)
     app.state.authenticator = Authenticator(runtime.settings.server)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
@@ -178,6 +184,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
         app.include_router(mj.router, prefix=f"{prefix}/mj", include_in_schema=False)
     app.include_router(admin.router, prefix="/mj")  # account administration; no speed prefixes
     app.include_router(cancel.router, prefix="/mj")
+    app.include_router(streams_router, prefix="/mj")  # live task events (SSE)
     app.include_router(callbacks.router, prefix="/mj")
     app.include_router(keys.router, prefix="/mj")  # API keys; admin only
     app.include_router(health_router)

@@ -94,7 +94,12 @@ def stamp_owner(task: Task, owner: str | None) -> Task:
 
 def visible_to(task: Task, owner: str | None) -> bool:
     """A caller bound to an owner sees only that owner's tasks; None (admin) sees all."""
-    return owner is None or task_owner(task) == owner
+    return owner_may_see(task_owner(task), owner)
+
+
+def owner_may_see(task_owner: str | None, owner: str | None) -> bool:
+    """The visibility rule on the owners alone (live streams know a change's owner, not its Task)."""
+    return owner is None or task_owner == owner
 
 
 def force_speed_mode(task: Task, mode: SpeedMode) -> None:
