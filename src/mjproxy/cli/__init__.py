@@ -13,8 +13,8 @@ import uvicorn
 from rich.console import Console
 from rich.markup import escape
 
-from .cli_keys import keys_app
-from .config import ConfigError, load_settings
+from ..config import ConfigError, load_settings
+from .keys import keys_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="mjproxy: a self-hosted Midjourney API over Discord accounts.")
@@ -35,9 +35,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Override server.port")] = None,
 ) -> None:
     """Serve the HTTP API. Without any account configured, the built-in sandbox is used."""
-    from .api.app import create_app
-    from .logs import configure_logging
-    from .runtime import Runtime
+    from ..api.app import create_app
+    from ..logs import configure_logging
+    from ..runtime import Runtime
 
     try:
         settings = load_settings(config or os.environ.get("MJPROXY_CONFIG"))
@@ -70,8 +70,8 @@ def emulator(
     job_duration: Annotated[float, typer.Option(help="Seconds a job takes (0 = instant)")] = 6.0,
 ) -> None:
     """Run the Discord + Midjourney emulator on its own (point any Discord client at it)."""
-    from .emulator import EmulatorConfig, run_standalone
-    from .logs import configure_logging
+    from ..emulator import EmulatorConfig, run_standalone
+    from ..logs import configure_logging
 
     configure_logging("INFO")
     with contextlib.suppress(KeyboardInterrupt):
