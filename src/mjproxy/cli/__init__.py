@@ -1,4 +1,5 @@
-"""The ``mjproxy`` command: ``serve`` the API, or run the ``emulator`` on its own."""
+"""The ``mjproxy`` command: ``serve`` the API, run the ``emulator`` on its own, manage ``keys``, and the client
+commands (``imagine``, ``action``, ``describe`` …, cli/client.py) that talk to a running server."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..config import ConfigError, load_settings
+from . import client
 from .keys import keys_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="mjproxy: a self-hosted Midjourney API over Discord accounts.")
 console = Console(stderr=True)
 app.add_typer(keys_app, name="keys")
+client.register(app)
 
 # Rich markup: the TOML table name must be escaped, or "[[accounts]]" is swallowed as a tag.
 SANDBOX_BANNER = ("[bold yellow]SANDBOX MODE[/]: no Discord account configured; using the built-in "

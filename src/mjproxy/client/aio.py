@@ -12,7 +12,7 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from . import calls, streams
-from .base import DEFAULT_TIMEOUT, ClientBase
+from .base import DEFAULT_TIMEOUT, FIRST_POLL, ClientBase
 from .calls import BotType, Call, Dimensions, ImageInput, SpeedMode
 from .errors import ConnectionFailed, WaitTimeout
 from .models import (
@@ -206,8 +206,10 @@ class AsyncClient(ClientBase):
 
     async def _wait_polling(self, task: Task, deadline: float, on_update: OnUpdate | None,
                             interval: float) -> Task:
+        step = min(FIRST_POLL, interval)  # quick jobs end quickly: start fast, slow down to ``interval``
         while time.monotonic() < deadline:
-            await asyncio.sleep(min(interval, max(deadline - time.monotonic(), 0)))
+            await asyncio.sleep(min(step, max(deadline - time.monotonic(), 0)))
+            step = min(step * 1.5, interval)
             task = await self.fetch(task.id)
             await _notify(on_update, task)
             if task.done:

@@ -7,6 +7,7 @@ from . import calls
 from .calls import Call
 
 DEFAULT_TIMEOUT = 30.0
+FIRST_POLL = 0.1  # seconds before the first poll when wait() polls; it then grows to poll_interval
 
 
 class ClientBase:

@@ -11,7 +11,7 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from . import calls, streams
-from .base import DEFAULT_TIMEOUT, ClientBase
+from .base import DEFAULT_TIMEOUT, FIRST_POLL, ClientBase
 from .calls import BotType, Call, Dimensions, ImageInput, SpeedMode
 from .errors import ConnectionFailed, WaitTimeout
 from .models import (
@@ -210,8 +210,10 @@ class Client(ClientBase):
         return task
 
     def _wait_polling(self, task: Task, deadline: float, on_update: OnUpdate | None, interval: float) -> Task:
+        step = min(FIRST_POLL, interval)  # quick jobs end quickly: start fast, slow down to ``interval``
         while time.monotonic() < deadline:
-            time.sleep(min(interval, max(deadline - time.monotonic(), 0)))
+            time.sleep(min(step, max(deadline - time.monotonic(), 0)))
+            step = min(step * 1.5, interval)
             task = self.fetch(task.id)
             if on_update is not None:
                 on_update(task)
