@@ -16,6 +16,7 @@ from .admin import accounts as admin
 from .admin import keys
 from .admin.health import router as health_router
 from .auth import Authenticator
+from .dashboard.mount import install as install_dashboard
 from .errors import ApiError
 from .mj import callbacks, cancel, images
 from .mj import routes as mj
@@ -152,6 +153,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(health_router)
     app.include_router(useapi_router, prefix="/v2")  # the useapi.net jobs dialect (docs/useapi.md)
     app.include_router(images.router)  # /media/* links and /mj/image/{taskId}
+    install_dashboard(app)  # the browser face at / and /dashboard/* (api/dashboard/)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)
     app.openapi = lambda: honest_openapi(app)  # type: ignore[method-assign]
     return app
