@@ -75,6 +75,14 @@ async def accounts_page(request: Request) -> Response:
     return render(request, "accounts.html", viewer, accounts=_accounts(request), notice=None, error=None)
 
 
+@router.get(PREFIX + "/fragments/accounts")
+async def accounts_fragment(request: Request) -> Response:
+    viewer = await _admin(request)
+    if isinstance(viewer, Response):
+        return viewer
+    return _accounts_table(request, viewer)
+
+
 @router.post(PREFIX + "/accounts/create")
 async def create_account(request: Request, name: str = Form(""), guildId: str = Form(""),
                          channelId: str = Form(""), userToken: str = Form(""), coreSize: int = Form(3),
