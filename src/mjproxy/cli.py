@@ -50,8 +50,9 @@ def serve(
         settings.server.port = port
     secrets = [a.user_token for a in settings.accounts] + [settings.server.api_secret, settings.server.admin_secret,
                                                           settings.security.encryption_key,
-                                                          *(k.key for k in settings.security.api_keys)]
-    configure_logging(settings.logging.level, secrets)
+                                                          *(k.key for k in settings.security.api_keys),
+                                                          *settings.translation.secrets()]
+    configure_logging(settings.logging.level, secrets, style=settings.logging.format)
     runtime = Runtime(settings)
     if runtime.sandbox:
         console.print(SANDBOX_BANNER)

@@ -42,8 +42,16 @@ class ServerSettings(_Section):
 
 
 class StorageSettings(_Section):
+    # sqlite+aiosqlite:///path (the default, one node) or postgresql+asyncpg://user:password@host:port/db.
     database_url: str = "sqlite+aiosqlite:///data/mjproxy.db"
     data_dir: str = "data"
+    # PostgreSQL only (store/postgres.py): the connection pool and the per-statement time limit.
+    pool_size: int = Field(10, ge=1, le=1000)
+    pool_max_overflow: int = Field(10, ge=0, le=1000)
+    pool_timeout_seconds: float = Field(30.0, gt=0)  # waiting for a free connection
+    statement_timeout_seconds: float = Field(30.0, ge=0)  # 0 = no limit
+    connect_timeout_seconds: float = Field(10.0, gt=0)
+    reconnect_seconds: float = Field(15.0, ge=0)  # keep retrying an unreachable database this long
 
 
 class DiscordSettings(_Section):
@@ -129,8 +137,57 @@ class UseapiSettings(_Section):
     fetch_timeout_seconds: float = Field(20.0, gt=0)
 
 
+class OpenAITranslationSettings(_Section):
+    base_url: str = "https://api.openai.com/v1"  # any OpenAI-compatible gateway: .../v1
+    api_key: str = ""
+    model: str = "gpt-4o-mini"
+
+
+class DeepLTranslationSettings(_Section):
+    api_key: str = ""
+    base_url: str = ""  # empty: api-free.deepl.com for keys ending ":fx", else api.deepl.com
+
+
+class BaiduTranslationSettings(_Section):
+    app_id: str = ""
+    secret: str = ""
+    base_url: str = "https://fanyi-api.baidu.com"
+
+
+class TranslationSettings(_Section):
+    """Prompts with non-English words translated to English before submit (docs/translation.md)."""
+
+    provider: Literal["none", "openai", "deepl", "baidu"] = "none"
+    on_failure: Literal["fail", "untranslated"] = "fail"
+    # false: only words with a letter outside ASCII are sent (Chinese, Japanese, accented Latin …);
+    # true: every prompt's words go to the provider, which detects the language (a call per submit).
+    translate_ascii: bool = False
+    timeout_seconds: float = Field(10.0, gt=0)
+    openai: OpenAITranslationSettings = Field(default_factory=OpenAITranslationSettings)
+    deepl: DeepLTranslationSettings = Field(default_factory=DeepLTranslationSettings)
+    baidu: BaiduTranslationSettings = Field(default_factory=BaiduTranslationSettings)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> TranslationSettings:
+        if self.provider == "deepl" and not self.deepl.api_key:
+            raise ValueError('translation.deepl.api_key is required when translation.provider = "deepl"')
+        if self.provider == "baidu" and not (self.baidu.app_id and self.baidu.secret):
+            raise ValueError('translation.baidu.app_id and .secret are required when translation.provider = "baidu"')
+        return self
+
+    def secrets(self) -> list[str]:
+        return [self.openai.api_key, self.deepl.api_key, self.baidu.secret]
+
+
+class MetricsSettings(_Section):
+    """GET /metrics (Prometheus). Admin-only unless public: metrics name accounts and their health."""
+
+    public: bool = False
+
+
 class LoggingSettings(_Section):
     level: str = "INFO"
+    format: Literal["text", "json"] = "text"  # json: one object per line, for log collectors
 
 
 class WebhookSettings(_Section):
@@ -280,6 +337,8 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     images: ImagesSettings = Field(default_factory=ImagesSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    translation: TranslationSettings = Field(default_factory=TranslationSettings)
 
     @model_validator(mode="after")
     def _unique_channels(self) -> Settings:

@@ -36,11 +36,24 @@ _redactor = RedactSecrets(())
 NOISY_LIBRARIES = ("httpx", "httpcore", "websockets")
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> RedactSecrets:
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def formatter_for(style: str) -> logging.Formatter:
+    """``text`` for people, ``json`` (one object per line: time, level, logger, message) for collectors."""
+    if style == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        return JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"})
+    return logging.Formatter(TEXT_FORMAT)
+
+
+def configure_logging(level: str, secrets: Iterable[str] = (), *, style: str = "text") -> RedactSecrets:
     for secret in secrets:
         _redactor.add(secret)
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.setFormatter(formatter_for(style))
     handler.addFilter(_redactor)
     root = logging.getLogger()
     root.handlers[:] = [handler]

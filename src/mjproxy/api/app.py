@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
+from ..store.errors import DatabaseUnavailable
 from .admin import accounts as admin
 from .admin import keys
 from .admin.health import router as health_router
+from .admin.metrics import router as metrics_router
 from .auth import Authenticator
 from .dashboard.mount import install as install_dashboard
 from .errors import ApiError
@@ -58,6 +60,12 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return JSONResponse(exc.body, status_code=exc.status)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    # PostgreSQL stayed unreachable past [storage] reconnect_seconds: a temporary condition, not our bug.
+    return JSONResponse({"detail": "the database is unreachable; try again shortly"}, status_code=503,
+                        headers={"Retry-After": "5"})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -143,6 +151,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.include_router(mj.router, prefix="/mj")
     for prefix in mj.SPEED_PREFIXES:
         app.include_router(mj.router, prefix=f"{prefix}/mj", include_in_schema=False)
@@ -151,6 +160,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(callbacks.router, prefix="/mj")
     app.include_router(keys.router, prefix="/mj")  # API keys; admin only
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(useapi_router, prefix="/v2")  # the useapi.net jobs dialect (docs/useapi.md)
     app.include_router(images.router)  # /media/* links and /mj/image/{taskId}
     install_dashboard(app)  # the browser face at / and /dashboard/* (api/dashboard/)

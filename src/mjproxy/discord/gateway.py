@@ -147,6 +147,7 @@ class GatewayClient:
         self.state: GatewayState = GatewayState.IDLE
         self.fatal_reason: str | None = None
         self.latency: float | None = None  # seconds between the last heartbeat and its ACK
+        self.reconnects = 0  # connections lost and retried since start (metrics read it)
 
         self._fatal_error: GatewayClosed | None = None
         self._conn: _Connection | None = None
@@ -224,6 +225,7 @@ class GatewayClient:
                 outcome = await self._run_connection()
                 if self._closing:
                     return
+                self.reconnects += 1
                 if outcome.action is CloseAction.IDENTIFY:
                     self._forget_session()
                 if outcome.delay is not None:

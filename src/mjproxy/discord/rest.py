@@ -18,6 +18,7 @@ import json as jsonlib
 import logging
 import random
 import ssl
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -32,6 +33,7 @@ from mjproxy.discord.errors import (
     UnexpectedResponse,
 )
 from mjproxy.discord.identity import DEFAULT_USER_AGENT
+from mjproxy.discord.observer import RestObserver
 from mjproxy.discord.ratelimit import RateLimiter
 from mjproxy.discord.routes import Route
 from mjproxy.domain.clock import Clock, SystemClock
@@ -100,7 +102,9 @@ class RestClient:
         max_retries: int = 3,
         rate_limiter: RateLimiter | None = None,
         rng: random.Random | None = None,
+        observer: RestObserver | None = None,
     ) -> None:
+        self.observer = observer  # may be attached later, by whoever builds the client
         self._base_url = f"{api_base.rstrip('/')}/api/v{api_version}"
         self._token = token
         self._user_agent = user_agent or DEFAULT_USER_AGENT
@@ -180,11 +184,14 @@ class RestClient:
                 await self.rate_limiter.wait(route)
             attempt = failures + rate_limits + 1
             log.debug("%s (token %s, attempt %d)", label, mask_secret(self._token), attempt)
+            started = time.perf_counter()
             try:
                 response = await self._http.request(
                     route.method, url, content=content, headers=headers, params=query
                 )
             except httpx.TransportError as exc:
+                if self.observer is not None:
+                    self.observer.on_transport_error(route.method, route.path)
                 if failures >= self._max_retries:
                     raise DiscordConnectionError(
                         f"{label} failed after {failures + 1} attempts: {type(exc).__name__}: "
@@ -195,6 +202,9 @@ class RestClient:
                 continue
 
             await response.aread()
+            if self.observer is not None:
+                self.observer.on_response(route.method, route.path, response.status_code,
+                                          time.perf_counter() - started)
             if use_limiter:
                 self.rate_limiter.update(route, response.headers)
             status = response.status_code
@@ -202,6 +212,9 @@ class RestClient:
 
             if status == 429:
                 exc429 = self._rate_limited(route, response)
+                if self.observer is not None:
+                    self.observer.on_rate_limited(route.path, "global" if exc429.is_global
+                                                  else exc429.scope or "route")
                 if use_limiter:
                     self.rate_limiter.on_rate_limited(route, exc429.retry_after, is_global=exc429.is_global)
                 if rate_limits >= self._max_retries:

@@ -172,6 +172,14 @@ class OutboxStore:
             total = (await conn.execute(sa.select(sa.func.count()).select_from(_e).where(where))).scalar_one()
         return [OutboxEvent.of(row) for row in rows], int(total)
 
+    async def counts(self) -> dict[str, int]:
+        """How many events are in each delivery status (every status present, zero included)."""
+        query = sa.select(_e.c.status, sa.func.count()).group_by(_e.c.status)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        found = {str(status): int(count) for status, count in rows}
+        return {status.value: found.get(status.value, 0) for status in DeliveryStatus}
+
     async def retry_task(self, task_id: str, *, now_ms: int, give_up_at: int) -> int:
         """Bring back every dead event of a task (in order, from the first dead one); how many there were."""
         statement = (

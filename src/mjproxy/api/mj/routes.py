@@ -86,13 +86,10 @@ router = APIRouter(dependencies=[Depends(require_user)])
              summary="Create images from a prompt (/imagine), optionally with image prompts")
 async def submit_imagine(body: ImagineIn, request: Request) -> SubmitResultOut:
     images = [*(body.base64Array or []), *([body.base64] if body.base64 else [])]
-    if images:
-        result = await submissions_of(request).imagine_with_images(body.prompt or "", images, common(body, request))
-        return SubmitResultOut.of(result)
     result = await service_of(request).submit_imagine(ImagineRequest(
         prompt=body.prompt or "", bot_type=BotType(body.botType), state=body.state,
         notify_hook=body.notifyHook, account_filter=account_filter(body.accountFilter), mode=speed_mode(request),
-        owner=owner_of(request)))
+        owner=owner_of(request), images=tuple(images)))
     return SubmitResultOut.of(result)
 
 

@@ -1,7 +1,7 @@
 """The useapi.net jobs dialect under /v2 (docs/useapi.md): jobs over the same engine as /mj.
 
 A thin adapter: bodies are checked here and answered with useapi's own messages; the use cases live in
-``jobs.JobDesk``. Callbacks (``replyUrl``) carry the job JSON through the ``useapi`` callback format.
+``engine.jobdesk.JobDesk``. Callbacks (``replyUrl``) carry the job JSON through the ``useapi`` callback format.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from ...domain.media import MAX_IMAGE_BYTES, InvalidImage, check_image_bytes, is_http_url
+from ...engine.jobdesk import Answer, JobDesk, Reply
 from ...engine.jobs import FORMAT, render_job
 from ...net.guard import FetchPolicy, FetchRefused, GuardedClient
 from ...notify.formats import register_format
 from ..auth import Principal
 from .accounts import router as accounts_router
 from .errors import JobError
-from .http import body_of, user
-from .jobs import Answer, JobDesk, Reply
+from .http import JobRoute, body_of, user
 from .schemas import (
     MAX_PROMPT,
     MAX_REPLY,
@@ -42,15 +42,10 @@ register_format(FORMAT, render_job)
 
 
 def desk_of(request: Request) -> JobDesk:
-    """One desk per application: its lock is what keeps concurrent submits within maxJobs."""
-    desk: JobDesk | None = getattr(request.app.state, "useapi_desk", None)
+    """The engine's /v2 use cases (one desk per runtime: its lock keeps concurrent submits within maxJobs)."""
+    desk: JobDesk | None = request.app.state.runtime.jobdesk
     if desk is None:
-        runtime = request.app.state.runtime
-        if runtime.accounts_manager is None:
-            raise JobError(503, "the server is starting")
-        desk = JobDesk(runtime.service, runtime.tracker, runtime.bus, runtime.accounts_manager,
-                       runtime.settings.useapi, runtime.clock)
-        request.app.state.useapi_desk = desk
+        raise JobError(503, "the server is starting")
     return desk
 
 
@@ -75,7 +70,7 @@ def check_account_choice(body: AccountChoiceIn) -> None:
         raise JobError(400, MISSING)
 
 
-router = APIRouter(tags=["useapi (v2)"])
+router = APIRouter(tags=["useapi (v2)"], route_class=JobRoute)
 router.include_router(accounts_router)
 
 
