@@ -21,6 +21,7 @@ from .admin.health import router as health_router
 from .admin.keys import OPEN_SERVER_WARNING
 from .admin.metrics import router as metrics_router
 from .auth import Authenticator
+from .dashboard.mount import install as install_dashboard
 from .errors import ApiError, error_body, error_response, is_submit_route, is_useapi_route
 from .input_guard import InputGuard
 from .mj import callbacks, cancel, images
@@ -191,6 +192,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(useapi_router, prefix="/v2")  # the useapi.net jobs dialect (docs/useapi.md)
     app.include_router(images.router)  # /media/* links and /mj/image/{taskId}
+    install_dashboard(app)  # the browser face at / and /dashboard/* (api/dashboard/)
     app.add_middleware(InputGuard)  # inside the size limit: the bodies it reads are bounded
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)
     if runtime.settings.server.cors_origins:  # outermost: refusals and preflights carry the CORS headers too

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -22,7 +22,7 @@ from ..midjourney import payloads
 from ..midjourney.constants import APPLICATION_IDS
 from ..midjourney.interactions import EXTRA_KEY, InteractionSpec, SlashSpec, Upload, spec_from_json, spec_to_json
 from ..store.codec import OWNER_EXTRA_KEY, task_owner
-from ..store.repository import TaskRepository
+from ..store.repository import TaskFilter, TaskRepository
 from .ports import AccountDirectory, AccountPort, NoAccounts, UrlGuard
 from .scheduler import NoAccountAvailable, QueueFull, Scheduler
 from .selection import Criteria, resolve_modes
@@ -351,9 +351,11 @@ class TaskService:
     async def get_many(self, ids: Sequence[str], *, owner: str | None = None) -> list[Task]:
         return [t for t in await self._repo.get_many(ids) if visible_to(t, owner)]
 
-    async def list_page(self, *, offset: int, limit: int, owner: str | None = None) -> tuple[list[Task], int]:
-        tasks = await self._repo.list_page(offset=offset, limit=limit, owner=owner)
-        return tasks, await self._repo.count(owner=owner)
+    async def list_page(self, *, offset: int, limit: int, owner: str | None = None,
+                        statuses: Collection[TaskStatus] | None = None,
+                        narrow: TaskFilter | None = None) -> tuple[list[Task], int]:
+        tasks = await self._repo.list_page(offset=offset, limit=limit, owner=owner, statuses=statuses, narrow=narrow)
+        return tasks, await self._repo.count(owner=owner, statuses=statuses, narrow=narrow)
 
     async def queue(self, *, owner: str | None = None) -> list[Task]:
         return await self.get_many([t.id for t in self._scheduler.snapshot()], owner=owner)
