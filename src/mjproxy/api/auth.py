@@ -2,8 +2,9 @@
 
 Every dialect authenticates through ``require_user`` / ``require_admin`` so that the rules live in one
 place. A credential is taken from ``Authorization: Bearer <credential>`` or, for midjourney-proxy
-compatibility, the ``mj-api-secret`` header. The credential is one of the configured shared secrets or
-an API key (``mjp_…``, see engine/keys.py). The rules, in order (docs/security.md):
+compatibility, the ``mj-api-secret`` header, or else from the dashboard's session cookie. The credential is
+one of the configured shared secrets or an API key (``mjp_…``, see engine/keys.py). The rules, in order
+(docs/security.md):
 
 1. No secret configured and no API key ever created: the server is open and every caller is admin.
 2. ``admin_secret`` → admin. ``api_secret`` → admin when no ``admin_secret`` is set, else a user that sees
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 
 from fastapi import Request
 
+from .dashboard.sessions import session_credential
 from .errors import ApiError
 
 if TYPE_CHECKING:
@@ -60,7 +62,11 @@ def credential_of(request: Request) -> str:
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.headers.get("mj-api-secret", "")
+    header = request.headers.get("mj-api-secret", "")
+    if header:
+        return header
+    # The dashboard's sign-in cookie, only when no header credential is present (api/dashboard/sessions.py).
+    return session_credential(request)
 
 
 def _matches(given: str, secret: str) -> bool:

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from ...domain.account import AccountDefinition, AccountState
 from ...engine.accounts import AccountManager
+from ...engine.capacity import WAITING_FOR_HUMAN
 from ...engine.jobs import mask_token
 from ...midjourney.errors import SubmitError
 from ...store.errors import AccountConflict
-from .capacity import WAITING_FOR_HUMAN
 from .errors import JobError
 from .http import admin, body_of
 from .schemas import MAX_JOBS_LIMIT, AccountIn, json_body

@@ -9,7 +9,7 @@ not answered within ``useapi.submit_wait_seconds`` the answer is ``created`` (do
 
 from __future__ import annotations
 
-from .jobs import Answer
+from ...engine.jobdesk import Answer
 
 SUBMIT_STATUSES: dict[str, tuple[str, ...]] = {
     "imagine": ("started",), "blend": ("started",), "button": ("started", "completed"),

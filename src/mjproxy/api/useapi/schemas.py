@@ -22,6 +22,7 @@ class _Body(BaseModel):
 
 
 class AccountChoiceIn(_Body):
+    stream: bool | None = None  # answer text/event-stream (api/streams/jobs.py)
     discord: str | None = None
     server: str | None = None
     channel: str | None = None
@@ -35,6 +36,7 @@ class ImagineIn(AccountChoiceIn):
 
 
 class ButtonIn(_Body):
+    stream: bool | None = None
     jobid: str | None = None
     button: str | None = None
     prompt: str | None = None
