@@ -39,11 +39,30 @@ class ServerSettings(_Section):
     notify_hook: str = ""  # global callback used when a request names none
     notify_timeout_seconds: float = Field(10.0, gt=0)
     max_body_bytes: int = Field(25 * 1024 * 1024, gt=0)
+    # Browser front ends on other origins that may call the API (CORS); empty = none (same origin only).
+    # Exact origins such as "https://app.example.com", or "*" for any (credentials travel in headers, not cookies).
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.match(r"^https?://[^/\s]+/?$", origin, re.IGNORECASE):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path) or \"*\"")
+        return [origin.rstrip("/") for origin in value]
 
 
 class StorageSettings(_Section):
+    # sqlite+aiosqlite:///path (the default, one node) or postgresql+asyncpg://user:password@host:port/db.
     database_url: str = "sqlite+aiosqlite:///data/mjproxy.db"
     data_dir: str = "data"
+    # PostgreSQL only (store/postgres.py): the connection pool and the per-statement time limit.
+    pool_size: int = Field(10, ge=1, le=1000)
+    pool_max_overflow: int = Field(10, ge=0, le=1000)
+    pool_timeout_seconds: float = Field(30.0, gt=0)  # waiting for a free connection
+    statement_timeout_seconds: float = Field(30.0, ge=0)  # 0 = no limit
+    connect_timeout_seconds: float = Field(10.0, gt=0)
+    reconnect_seconds: float = Field(15.0, ge=0)  # keep retrying an unreachable database this long
 
 
 class DiscordSettings(_Section):
@@ -127,6 +146,17 @@ class UseapiSettings(_Section):
     submit_wait_seconds: float = Field(15.0, ge=0)
     # blendUrls are downloaded by mjproxy before the blend is sent
     fetch_timeout_seconds: float = Field(20.0, gt=0)
+
+
+class StreamSettings(_Section):
+    """Live task streams (SSE, README "Live streams")."""
+
+    ping_seconds: float = Field(15.0, gt=0)  # a ": ping" comment keeps idle proxies from closing the stream
+    queue_size: int = Field(256, ge=1)  # events waiting for one subscriber; beyond that it is disconnected
+    history_events: int = Field(64, ge=1)  # per task, for Last-Event-ID resume
+    history_tasks: int = Field(10_000, ge=1)  # tasks whose recent events are kept (least recently changed go)
+    recent_events: int = Field(4096, ge=1)  # the all-tasks stream's resume window
+    send_timeout_seconds: float = Field(30.0, gt=0)  # a reader that takes no bytes for this long is dropped
 
 
 class OpenAITranslationSettings(_Section):
@@ -326,6 +356,7 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     useapi: UseapiSettings = Field(default_factory=UseapiSettings)
+    streams: StreamSettings = Field(default_factory=StreamSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     images: ImagesSettings = Field(default_factory=ImagesSettings)

@@ -29,10 +29,11 @@ from .engine.scheduler import Scheduler
 from .engine.service import EngineLimits, TaskService
 from .engine.timeouts import TimeoutSweeper
 from .engine.tracker import Tracker
+from .logs import redactor
 from .media.service import MediaService
 from .metrics import Metrics
 from .midjourney.account import AccountRuntime
-from .net.checker import PolicyUrlGuard
+from .net.checker import PolicyForwardGuard, PolicyUrlGuard
 from .net.guard import FetchPolicy, GuardedClient, policy_from_settings
 from .notify.outbox import OutboxDelivery, OutboxJournal, OutboxPolicy
 from .sandbox import sandbox_enabled, start_sandbox
@@ -41,8 +42,9 @@ from .store.api_keys import ApiKeyRepository
 from .store.database import Database
 from .store.errors import TokenKeyError
 from .store.outbox import OutboxStore
+from .store.postgres import PoolOptions
 from .store.repository import SqlTaskRepository
-from .store.secrets import cipher_of
+from .store.secrets import KEY_FILE, cipher_of, data_dir_key
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -103,14 +105,26 @@ class Runtime:
             self.emulator, discord, account_settings = await start_sandbox(settings)
         data_dir = Path(settings.storage.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        db = self._db = await Database.connect(settings.storage.database_url)
+        storage = settings.storage
+        db = self._db = await Database.connect(storage.database_url, pool=PoolOptions(
+            size=storage.pool_size, max_overflow=storage.pool_max_overflow,
+            timeout_seconds=storage.pool_timeout_seconds, statement_timeout_seconds=storage.statement_timeout_seconds,
+            connect_timeout_seconds=storage.connect_timeout_seconds, reconnect_seconds=storage.reconnect_seconds))
         repo = SqlTaskRepository(db, clock=self.clock)
         scheduler = self._scheduler = Scheduler(self._dispatch, clock=self.clock,
                                                 rule=SelectionRule(engine.selection_rule))
         sessions = self._sessions = SessionFile(data_dir / "gateway-sessions.json")
         sessions.load()
         sessions.start()
-        account_repo = AccountRepository(db, clock=self.clock, cipher=cipher_of(settings.security.encryption_key))
+        key = settings.security.encryption_key
+        if not key:  # tokens are encrypted at rest by default, with a key of this installation's own
+            key, created = data_dir_key(settings.storage.data_dir)
+            redactor().add(key)
+            if created:
+                log.warning("generated the token encryption key %s (mode 0600): back it up with the database, "
+                            "or set security.encryption_key (the same on every node sharing a database)",
+                            data_dir / KEY_FILE)
+        account_repo = AccountRepository(db, clock=self.clock, cipher=cipher_of(key))
         try:
             await secure_tokens(db, account_repo)
         except TokenKeyError:
@@ -132,7 +146,8 @@ class Runtime:
                               default_notify_hook=settings.server.notify_hook or None)
         service = self._service = TaskService(repo, tracker, scheduler, self.clock, limits, accounts=manager,
                                               uploads_dir=data_dir / "uploads",
-                                              url_guard=PolicyUrlGuard(self.fetch_policy))
+                                              url_guard=PolicyUrlGuard(self.fetch_policy),
+                                              forward_guard=PolicyForwardGuard(self.fetch_policy))
         manager.bind_engine(service)
         reconciler = HistoryReconciler(tracker, manager, self.clock)
         self._dispatch.connect(tracker, reconciler, service)

@@ -101,13 +101,15 @@ class JobDesk:
         message_ids: dict[str, str] = {}
         if children:
             for child in await self._service.get_many([str(c["jobid"]) for c in children]):
-                if child.message_id:
-                    message_ids[child.id] = child.message_id
+                # The child's current Midjourney message, as its own job shows it (final, else progress).
+                if child.message_id or child.progress_message_id:
+                    message_ids[child.id] = str(child.message_id or child.progress_message_id)
         job = render_job(task_json(task), child_message_ids=message_ids,
                          image_size=(int(size[0]), int(size[1])) if isinstance(size, list) else None)
         definition = self.capacity.definition(task.account_id) if task.account_id and "discord" not in job else None
         if definition is not None:  # a task submitted through /mj: its account as this dialect shows it
             job.update(discord=mask_token(definition.user_token), server=definition.guild_id)
+            job.setdefault("maxJobs", definition.core_size)  # required by useapi's job schema
         return job
 
     def running(self, owner: str | None) -> list[str]:
@@ -145,7 +147,8 @@ class JobDesk:
             fields = {**self._job_fields("describe", queue, limit, reply), "describeUrl": url}
             result = await self._submissions.describe(None, url, self._common(queue, reply, fields, owner))
             self._check_placed(result, queue)
-        return await self._answer_when_seen(str(result.result))
+        # useapi's describe answer carries the four prompts (content): wait for the result, not the first answer.
+        return await self._answer_when_seen(str(result.result), until_done=True)
 
     async def blend(self, images: list[str], dimensions: str, urls: list[str], channel: str | None,
                     reply: Reply, owner: str | None) -> Answer:
@@ -279,8 +282,8 @@ class JobDesk:
             raise JobRefused(422, "Banned prompt", errorDetails=result.description, status="moderated")
         raise JobRefused(400, result.description)
 
-    async def _answer_when_seen(self, task_id: str) -> Answer:
-        task = await self.wait_first_answer(task_id, self._submit_wait_seconds)
+    async def _answer_when_seen(self, task_id: str, *, until_done: bool = False) -> Answer:
+        task = await self.wait_first_answer(task_id, self._submit_wait_seconds, until_done=until_done)
         if task.queued_by_midjourney and not task.status.is_terminal:
             # useapi's contract: a job Midjourney queued is out of the API's hands (504), and frees its slot.
             await self._tracker.fail(task.id, JOB_QUEUED_REASON, category="queued")
@@ -305,8 +308,9 @@ class JobDesk:
         job["code"] = status
         return Answer(status, job)
 
-    async def wait_first_answer(self, task_id: str, timeout: float) -> Task:
-        """The task once Midjourney has answered (started, finished, failed or queued it), or at the timeout."""
+    async def wait_first_answer(self, task_id: str, timeout: float, *, until_done: bool = False) -> Task:
+        """The task once Midjourney has answered (started, finished, failed or queued it), or at the timeout;
+        ``until_done``: once it has finished (or been queued), or at the timeout."""
         changed = self._waiters[task_id] = asyncio.Event()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -316,7 +320,8 @@ class JobDesk:
                 task = await self._service.get(task_id)
                 if task is None:
                     raise job_not_found(task_id)
-                if task.status in _ANSWERED or task.queued_by_midjourney or loop.time() >= deadline:
+                answered = task.status.is_terminal if until_done else task.status in _ANSWERED
+                if answered or task.queued_by_midjourney or loop.time() >= deadline:
                     return task
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), deadline - loop.time())
@@ -339,5 +344,5 @@ def _as_data_url(mask: str | None) -> str | None:
     if not mask:
         return None
     mask = mask.strip()
-    return mask if mask.startswith("data:") else f"data:image/png;base64,{mask}"
+    return mask if mask[:5].lower() == "data:" else f"data:image/png;base64,{mask}"
 

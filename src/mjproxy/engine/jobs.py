@@ -230,9 +230,12 @@ def render_job(snapshot: dict[str, Any], *, image_size: tuple[int, int] | None =
         job["buttons"] = [b.get("label") or b.get("emoji") or b["customId"] for b in snapshot.get("buttons") or []]
     children = properties.get(CHILDREN)
     if children:
+        # useapi's schema requires a child's messageId: a child is listed once Midjourney has answered it (one
+        # cancelled or failed before that never reached a message, and is left out).
         ids = child_message_ids or {}
-        job["children"] = [{**child, **({"messageId": ids[child["jobid"]]} if child["jobid"] in ids else {})}
-                           for child in children]
+        listed = [{**child, "messageId": ids[child["jobid"]]} for child in children if child["jobid"] in ids]
+        if listed:
+            job["children"] = listed
     seed = properties.get("seed")
     if seed:
         job["seed"] = str(seed)

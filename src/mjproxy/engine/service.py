@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -16,13 +16,13 @@ from ..domain.clock import Clock, now_ms
 from ..domain.ids import TaskIdGenerator
 from ..domain.media import ImageData, InvalidImage, decode_image_data_url
 from ..domain.moderation import find_banned_word
-from ..domain.prompt import extract_speed_flag
+from ..domain.prompt import extract_speed_flag, linked_urls
 from ..domain.task import BotType, Task, TaskAction, TaskStatus
 from ..midjourney import payloads
 from ..midjourney.constants import APPLICATION_IDS
 from ..midjourney.interactions import EXTRA_KEY, InteractionSpec, SlashSpec, Upload, spec_from_json, spec_to_json
 from ..store.codec import OWNER_EXTRA_KEY, task_owner
-from ..store.repository import TaskRepository
+from ..store.repository import TaskFilter, TaskRepository
 from .ports import AccountDirectory, AccountPort, NoAccounts, UrlGuard
 from .scheduler import NoAccountAvailable, QueueFull, Scheduler
 from .selection import Criteria, resolve_modes
@@ -94,7 +94,12 @@ def stamp_owner(task: Task, owner: str | None) -> Task:
 
 def visible_to(task: Task, owner: str | None) -> bool:
     """A caller bound to an owner sees only that owner's tasks; None (admin) sees all."""
-    return owner is None or task_owner(task) == owner
+    return owner_may_see(task_owner(task), owner)
+
+
+def owner_may_see(task_owner: str | None, owner: str | None) -> bool:
+    """The visibility rule on the owners alone (live streams know a change's owner, not its Task)."""
+    return owner is None or task_owner == owner
 
 
 def force_speed_mode(task: Task, mode: SpeedMode) -> None:
@@ -126,7 +131,8 @@ class TaskService:
     def __init__(self, repo: TaskRepository, tracker: Tracker, scheduler: Scheduler, clock: Clock,
                  limits: EngineLimits, ids: TaskIdGenerator | None = None, *,
                  accounts: AccountDirectory | None = None,
-                 uploads_dir: Path | None = None, url_guard: UrlGuard | None = None) -> None:
+                 uploads_dir: Path | None = None, url_guard: UrlGuard | None = None,
+                 forward_guard: UrlGuard | None = None) -> None:
         self._repo = repo
         self._tracker = tracker
         self._scheduler = scheduler
@@ -136,6 +142,7 @@ class TaskService:
         self._accounts: AccountDirectory = accounts or NoAccounts()
         self.uploads_dir = uploads_dir or Path("data") / "uploads"
         self._url_guard = url_guard
+        self._forward_guard = forward_guard  # URLs we hand to Discord: Midjourney fetches them, not us
 
     # -- shared helpers for the use cases --------------------------------------------------------
     @property
@@ -163,6 +170,19 @@ class TaskService:
             await self._url_guard.check(url)
         except ValueError as exc:
             return SubmitResult(SubmitCode.VALIDATION_ERROR, f"{field} refused: {exc}")
+        return None
+
+    async def check_forwarded_urls(self, task: Task) -> SubmitResult | None:
+        """Code 4 when the task would hand Midjourney a URL of our own network (a prompt's image link, a
+        /describe link): Midjourney fetches what we send, so it passes the same guard as our own fetches."""
+        if self._forward_guard is None:
+            return None
+        field = "link" if task.action == TaskAction.DESCRIBE else "prompt"
+        for url in linked_urls(f"{task.prompt or ''} {task.description or ''}"):
+            try:
+                await self._forward_guard.check(url)
+            except ValueError as exc:
+                return SubmitResult(SubmitCode.VALIDATION_ERROR, f"{field} refused: {url}: {exc}")
         return None
 
     async def fail_task(self, task_id: str, reason: str) -> None:
@@ -271,6 +291,9 @@ class TaskService:
         ``stored`` tasks already exist (a MODAL task being confirmed) and are updated, not inserted.
         ``path_mode`` comes from a /mj-fast|relax|turbo prefix and beats a speed flag in the prompt.
         """
+        refused = await self.check_forwarded_urls(task)
+        if refused is not None:
+            return refused
         instance = account_id or (account_filter.instance_id if account_filter else None)
         if instance is not None:
             task.extra[PINNED_KEY] = True  # the client (or the parent) chose the account: never move it
@@ -328,9 +351,11 @@ class TaskService:
     async def get_many(self, ids: Sequence[str], *, owner: str | None = None) -> list[Task]:
         return [t for t in await self._repo.get_many(ids) if visible_to(t, owner)]
 
-    async def list_page(self, *, offset: int, limit: int, owner: str | None = None) -> tuple[list[Task], int]:
-        tasks = await self._repo.list_page(offset=offset, limit=limit, owner=owner)
-        return tasks, await self._repo.count(owner=owner)
+    async def list_page(self, *, offset: int, limit: int, owner: str | None = None,
+                        statuses: Collection[TaskStatus] | None = None,
+                        narrow: TaskFilter | None = None) -> tuple[list[Task], int]:
+        tasks = await self._repo.list_page(offset=offset, limit=limit, owner=owner, statuses=statuses, narrow=narrow)
+        return tasks, await self._repo.count(owner=owner, statuses=statuses, narrow=narrow)
 
     async def queue(self, *, owner: str | None = None) -> list[Task]:
         return await self.get_many([t.id for t in self._scheduler.snapshot()], owner=owner)

@@ -21,6 +21,10 @@ def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", {"error": "Unauthorized", "code": 401})
 
 
+def forbidden() -> ApiError:
+    return ApiError(403, "Forbidden", {"error": "Forbidden: this API token may not manage accounts", "code": 403})
+
+
 async def user(request: Request) -> Principal:
     try:
         return await require_user(request)
@@ -32,7 +36,7 @@ async def admin(request: Request) -> Principal:
     try:
         return await require_admin(request)
     except ApiError as exc:
-        raise unauthorized() from exc
+        raise (forbidden() if exc.status == 403 else unauthorized()) from exc
 
 
 async def body_of(request: Request, model: type[M]) -> M:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from ...domain.media import MAX_IMAGE_BYTES, InvalidImage, check_image_bytes, is_http_url
 from ...engine.jobdesk import Answer, JobDesk, Reply
@@ -20,7 +20,9 @@ from ...engine.jobs import FORMAT, render_job
 from ...net.guard import FetchPolicy, FetchRefused, GuardedClient
 from ...notify.formats import register_format
 from ..auth import Principal
+from ..streams.jobs import job_stream
 from .accounts import router as accounts_router
+from .answers import submit_answer
 from .errors import JobError
 from .http import JobRoute, body_of, user
 from .schemas import (
@@ -34,6 +36,7 @@ from .schemas import (
     DescribeIn,
     ImagineIn,
     SeedIn,
+    json_body,
 )
 
 BLEND_DIMENSIONS = ("portrait", "square", "landscape")
@@ -49,7 +52,9 @@ def desk_of(request: Request) -> JobDesk:
     return desk
 
 
-def respond(answer: Answer) -> JSONResponse:
+async def respond(answer: Answer, request: Request, stream: bool | None = None) -> Response:
+    if stream:
+        return await job_stream(request, answer, desk_of(request))
     return JSONResponse(answer.body, status_code=answer.status)
 
 
@@ -74,8 +79,9 @@ router = APIRouter(tags=["useapi (v2)"], route_class=JobRoute)
 router.include_router(accounts_router)
 
 
-@router.post("/jobs/imagine", summary="Create images from a prompt (/imagine)")
-async def imagine(request: Request, principal: Principal = Depends(user)) -> JSONResponse:
+@router.post("/jobs/imagine", openapi_extra=json_body(ImagineIn),
+             summary="Create images from a prompt (/imagine)")
+async def imagine(request: Request, principal: Principal = Depends(user)) -> Response:
     body = await body_of(request, ImagineIn)
     prompt = (body.prompt or "").strip()
     if not prompt:
@@ -84,24 +90,27 @@ async def imagine(request: Request, principal: Principal = Depends(user)) -> JSO
     if len(prompt) > MAX_PROMPT:
         raise JobError(400, TOO_LONG)
     reply = await reply_of(body, request)
-    return respond(await desk_of(request).imagine(prompt, body.channel, reply, principal.owner,
-                                                  discord=body.discord, server=body.server))
+    return await respond(submit_answer("imagine", await desk_of(request).imagine(
+        prompt, body.channel, reply, principal.owner, discord=body.discord, server=body.server)),
+        request, body.stream)
 
 
-@router.post("/jobs/button", summary="Press a button of a completed job (U1–U4, V1–V4, 🔄, Vary, Zoom, Pan, …)")
-async def button(request: Request, principal: Principal = Depends(user)) -> JSONResponse:
+@router.post("/jobs/button", openapi_extra=json_body(ButtonIn),
+             summary="Press a button of a completed job (U1–U4, V1–V4, 🔄, Vary, Zoom, Pan, …)")
+async def button(request: Request, principal: Principal = Depends(user)) -> Response:
     body = await body_of(request, ButtonIn)
     if not body.jobid or not body.button:
         raise JobError(400, "jobid or button value is missing")
     if len(body.prompt or "") > MAX_PROMPT:
         raise JobError(400, TOO_LONG)
     reply = await reply_of(body, request)
-    return respond(await desk_of(request).button(body.jobid, body.button, body.prompt, body.mask, reply,
-                                                 principal.owner))
+    return await respond(submit_answer("button", await desk_of(request).button(
+        body.jobid, body.button, body.prompt, body.mask, reply, principal.owner)), request, body.stream)
 
 
-@router.post("/jobs/describe", summary="Four prompts that describe an image (/describe)")
-async def describe(request: Request, principal: Principal = Depends(user)) -> JSONResponse:
+@router.post("/jobs/describe", openapi_extra=json_body(DescribeIn),
+             summary="Four prompts that describe an image (/describe)")
+async def describe(request: Request, principal: Principal = Depends(user)) -> Response:
     body = await body_of(request, DescribeIn)
     url = (body.describeUrl or "").strip()
     if not url:
@@ -109,11 +118,13 @@ async def describe(request: Request, principal: Principal = Depends(user)) -> JS
     if not is_http_url(url) or len(url) > MAX_REPLY:
         raise JobError(400, "describeUrl must be an http(s) URL of at most 1024 characters")
     check_account_choice(body)
-    return respond(await desk_of(request).describe(url, body.channel, await reply_of(body, request), principal.owner))
+    return await respond(submit_answer("describe", await desk_of(request).describe(
+        url, body.channel, await reply_of(body, request), principal.owner)), request, body.stream)
 
 
-@router.post("/jobs/blend", summary="Blend 2 to 5 images (/blend)")
-async def blend(request: Request, principal: Principal = Depends(user)) -> JSONResponse:
+@router.post("/jobs/blend", openapi_extra=json_body(BlendIn),
+             summary="Blend 2 to 5 images (/blend)")
+async def blend(request: Request, principal: Principal = Depends(user)) -> Response:
     body = await body_of(request, BlendIn)
     urls = [u.strip() for u in body.blendUrls or []]
     if not 2 <= len(urls) <= 5:
@@ -124,10 +135,12 @@ async def blend(request: Request, principal: Principal = Depends(user)) -> JSONR
     check_account_choice(body)
     reply = await reply_of(body, request)
     images = [await image_data_url(url, n, request.app.state.runtime.fetch_policy) for n, url in enumerate(urls)]
-    return respond(await desk_of(request).blend(images, dimensions, urls, body.channel, reply, principal.owner))
+    return await respond(submit_answer("blend", await desk_of(request).blend(
+        images, dimensions, urls, body.channel, reply, principal.owner)), request, body.stream)
 
 
-@router.post("/jobs/seed", summary="The seed of a completed job")
+@router.post("/jobs/seed", openapi_extra=json_body(SeedIn),
+             summary="The seed of a completed job")
 async def seed(request: Request, principal: Principal = Depends(user)) -> dict[str, Any]:
     body = await body_of(request, SeedIn)
     if not body.jobid:
@@ -164,7 +177,7 @@ async def image_data_url(url: str, number: int, policy: FetchPolicy) -> str:
     comes from the client and the server fetches it.
     """
     field = f"blendUrls[{number}]"
-    if url.startswith("data:"):
+    if url[:5].lower() == "data:":
         return url
     if not is_http_url(url):
         raise JobError(400, f"{field} must be an http(s) URL")
