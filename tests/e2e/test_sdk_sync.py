@@ -18,6 +18,7 @@ from mjproxy.client import (
     ConnectionFailed,
     InvalidRequestError,
     NotFoundError,
+    PermissionDenied,
     SubmitResult,
     Task,
     TaskCancelled,
@@ -195,8 +196,9 @@ def test_accounts_keys_and_health(sandbox: ThreadedSandbox, mj: Client) -> None:
     with Client(sandbox.url, key=created.key) as user:
         mine = user.imagine("only mine")
         assert user.fetch(mine.task_id).id == mine.task_id
-        with pytest.raises(AuthenticationError):
+        with pytest.raises(PermissionDenied) as forbidden:
             user.accounts()
+        assert forbidden.value.status == 403
         theirs = mj.imagine("the admin's own")
         with pytest.raises(NotFoundError):
             user.fetch(theirs.task_id)

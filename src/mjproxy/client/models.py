@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AliasGenerator, BaseModel, ConfigDict, Field
+from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -78,6 +78,14 @@ class Task(_Wire):
     parent_id: str | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     image_base64: str | None = None  # only with fetch(…, with_base64=True)
+
+    @field_validator("image_urls", "buttons", "properties", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any, info: Any) -> Any:
+        # The server may send null for "none yet" (imageUrls before the split); the model says empty.
+        if value is None:
+            return {} if info.field_name == "properties" else []
+        return value
 
     @property
     def done(self) -> bool:
