@@ -111,10 +111,11 @@ async def through_the_scheduler(pool: list[Candidate], requests: list[Criteria],
     """The whole choice as the engine makes it: Scheduler.select (cached candidates + Selector) while the
     load keeps changing (a third of the choices are enqueued, a fifth release a running task)."""
 
-    async def executor(account: object, task: Task) -> None:
-        await asyncio.sleep(3600)
+    class Sleeper:  # the scheduler's TaskRunner: a started task just holds its slot
+        async def execute(self, account: object, task: Task) -> None:
+            await asyncio.sleep(3600)
 
-    scheduler = Scheduler(executor)  # type: ignore[arg-type]
+    scheduler = Scheduler(Sleeper())  # type: ignore[arg-type]
     for c in pool:
         scheduler.register(_Account(c.account_id, c.name, c.definition, c.definition.core_size,  # type: ignore[arg-type]
                                     c.definition.queue_size))

@@ -39,11 +39,30 @@ class ServerSettings(_Section):
     notify_hook: str = ""  # global callback used when a request names none
     notify_timeout_seconds: float = Field(10.0, gt=0)
     max_body_bytes: int = Field(25 * 1024 * 1024, gt=0)
+    # Browser front ends on other origins that may call the API (CORS); empty = none (same origin only).
+    # Exact origins such as "https://app.example.com", or "*" for any (credentials travel in headers, not cookies).
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.match(r"^https?://[^/\s]+/?$", origin, re.IGNORECASE):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path) or \"*\"")
+        return [origin.rstrip("/") for origin in value]
 
 
 class StorageSettings(_Section):
+    # sqlite+aiosqlite:///path (the default, one node) or postgresql+asyncpg://user:password@host:port/db.
     database_url: str = "sqlite+aiosqlite:///data/mjproxy.db"
     data_dir: str = "data"
+    # PostgreSQL only (store/postgres.py): the connection pool and the per-statement time limit.
+    pool_size: int = Field(10, ge=1, le=1000)
+    pool_max_overflow: int = Field(10, ge=0, le=1000)
+    pool_timeout_seconds: float = Field(30.0, gt=0)  # waiting for a free connection
+    statement_timeout_seconds: float = Field(30.0, ge=0)  # 0 = no limit
+    connect_timeout_seconds: float = Field(10.0, gt=0)
+    reconnect_seconds: float = Field(15.0, ge=0)  # keep retrying an unreachable database this long
 
 
 class DiscordSettings(_Section):

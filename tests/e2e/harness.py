@@ -124,11 +124,11 @@ class Proxy:
     async def wait_accounts_ready(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            health = (await self.client.get("/healthz")).json()
-            if health["accounts"] and all(a["state"] == "ready" for a in health["accounts"]):
+            accounts = self.runtime.account_health()  # in-process: whatever credentials the client holds
+            if accounts and all(a["state"] == "ready" for a in accounts):
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"accounts not ready: {health['accounts']}")
+                raise AssertionError(f"accounts not ready: {accounts}")
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:

@@ -11,7 +11,7 @@ from types import TracebackType
 
 import httpx
 
-from tests.e2e.process import SRC_DIR
+from tests.e2e.process import SRC_DIR, ready
 
 
 class SyncServer:
@@ -32,7 +32,7 @@ class SyncServer:
                 raise AssertionError(f"the proxy exited: {self.log_path.read_text('utf-8', 'replace')[-3000:]}")
             try:
                 health = httpx.get(f"{self.base_url}/healthz", timeout=5).json()
-                if health["accounts"] and all(a["state"] == "ready" for a in health["accounts"]):
+                if ready(health):
                     return self
             except httpx.TransportError:
                 pass

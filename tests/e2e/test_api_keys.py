@@ -132,8 +132,20 @@ async def test_scopes_and_revocation(secured: Proxy) -> None:
     admin = Caller(proxy, admin_key["key"])
     try:
         task_id = await user.imagine("a red kite")
-        assert (await user.client.get("/mj/account/list")).status_code == 401  # user keys are not admin
-        assert (await user.client.get("/mj/api-key/list")).status_code == 401
+        # a valid key without the right: 403 on every admin route of every face (401 is for bad credentials)
+        for path in ("/mj/account/list", "/mj/api-key/list", "/mj/admin/callbacks", "/v2/account/midjourney"):
+            refused = await user.client.get(path)
+            assert refused.status_code == 403, (path, refused.text)
+        assert (await user.client.get("/v2/account/midjourney")).json() == {
+            "error": "Forbidden: this API token may not manage accounts", "code": 403}
+        assert (await user.client.post("/mj/api-key/create", json={"name": "escalate", "scope": "admin"})
+                ).status_code == 403
+        wrong = httpx.AsyncClient(base_url=proxy.base_url, headers={"Authorization": "Bearer mjp_wrong"})
+        try:
+            assert (await wrong.get("/mj/account/list")).status_code == 401
+            assert (await wrong.get("/v2/account/midjourney")).json() == {"error": "Unauthorized", "code": 401}
+        finally:
+            await wrong.aclose()
         assert (await admin.client.get("/mj/account/list")).status_code == 200
         assert (await admin.client.get(f"/mj/task/{task_id}/fetch")).status_code == 200  # admin keys see all
         assert (await admin.client.get("/mj/task/list")).headers["X-Total-Count"] == "1"
@@ -155,15 +167,29 @@ async def test_scopes_and_revocation(secured: Proxy) -> None:
         await admin.client.aclose()
 
 
-async def test_the_first_key_closes_an_open_server(emulator: Emulator, tmp_path: Path) -> None:
+async def test_an_open_server_refuses_anonymous_key_creation_and_the_first_key_closes_it(
+        emulator: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     settings = proxy_settings(emulator, tmp_path)
     async with running_proxy(settings) as proxy:
+        assert "OPEN SERVER" in caplog.text and "mjproxy keys create --scope admin" in caplog.text  # the banner
         assert (await proxy.client.get("/mj/task/list")).status_code == 200  # no secret, no key: open
-        key = await create_key(proxy, "first admin", scope="admin")
+        for method, path in [("POST", "/mj/api-key/create"), ("GET", "/mj/api-key/list"),
+                             ("POST", "/mj/api-key/x/revoke")]:
+            refused = await proxy.client.request(method, path, json={"name": "sneaky", "scope": "admin"})
+            assert refused.status_code == 403, refused.text
+            assert "mjproxy keys create --scope admin" in refused.json()["detail"]
+        assert proxy.runtime.keys is not None
+        assert await proxy.runtime.keys.list() == []  # nothing was created
+        # The operator creates the first admin key on the server (what `mjproxy keys create` does).
+        record, secret = await proxy.runtime.keys.create("first admin", "admin")
+        key = {**record.to_json(), "key": secret}
         assert (await proxy.client.get("/mj/task/list")).status_code == 401
         assert (await proxy.client.post("/mj/api-key/create", json={"name": "sneaky"})).status_code == 401
         allowed = await proxy.client.get("/mj/task/list", headers={"Authorization": f"Bearer {key['key']}"})
         assert allowed.status_code == 200
+        made = await proxy.client.post("/mj/api-key/create", json={"name": "ci"},
+                                       headers={"Authorization": f"Bearer {key['key']}"})
+        assert made.status_code == 200 and made.json()["key"].startswith("mjp_")
     database = Path(str(make_url(settings.storage.database_url).database))
     stored = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
     assert key["key"].encode() not in stored and key["key"][4:].encode() not in stored
@@ -201,7 +227,7 @@ async def test_keys_from_the_configuration(emulator: Emulator, tmp_path: Path) -
         admin = Caller(proxy, hashed_key)
         try:
             await user.imagine("a configured cat")
-            assert (await user.client.get("/mj/account/list")).status_code == 401
+            assert (await user.client.get("/mj/account/list")).status_code == 403  # a user key: not allowed
             listed = (await admin.client.get("/mj/api-key/list")).json()
             assert {(k["name"], k["scope"]) for k in listed} == {("from file", "user"), ("ops", "admin")}
             revoked = next(k["id"] for k in listed if k["scope"] == "user")

@@ -115,7 +115,7 @@ async def test_upscale_is_stored_but_not_split(proxy: Proxy) -> None:
     upscale = await proxy.wait_for(clicked["result"])
     assert upscale["status"] == "SUCCESS", upscale["failReason"]
     assert upscale["imageUrl"].startswith(proxy.base_url + "/media/")
-    assert upscale["imageUrls"] == []
+    assert upscale["imageUrls"] is None
     assert (await get(upscale["imageUrl"])).status_code == 200
     missing = await proxy.client.get(f"/mj/image/{upscale['id']}", params={"index": 2})
     assert missing.status_code == 404 and "only grids are split" in missing.json()["detail"]
@@ -221,7 +221,7 @@ async def test_a_task_cancelled_while_its_image_downloads_never_succeeds(emulato
         await eventually(lambda: not proxy.runtime.tracker.image_jobs, "the end of the re-host job")
         task = await proxy.fetch(submitted["result"])
         assert task["status"] == "CANCEL" and task["failReason"] == "cancelled while storing"
-        assert task["imageUrls"] == []
+        assert task["imageUrls"] is None
         assert not (tmp_path / "images" / task["id"]).exists(), "what was stored for it is removed"
 
 
@@ -230,7 +230,7 @@ async def test_rehost_off_keeps_discord_links(emulator: Emulator, tmp_path: Path
         task = await imagine(proxy, "a borrowed sunset")
         assert task["status"] == "SUCCESS"
         assert task["imageUrl"].startswith(emulator.base_url + "/attachments/")
-        assert task["imageUrls"] == [] and "discordImageUrl" not in task["properties"]
+        assert task["imageUrls"] is None and "discordImageUrl" not in task["properties"]
         missing = await proxy.client.get(f"/mj/image/{task['id']}")
         assert missing.status_code == 404 and "no stored image" in missing.json()["detail"]
         assert (await proxy.client.get("/healthz")).json()["images"] == {"backend": None}
@@ -253,7 +253,7 @@ async def test_retention_deletes_old_images_and_marks_their_tasks(emulator: Emul
             await asyncio.sleep(0.1)
             expired = await proxy.fetch(task["id"])
         assert expired["imageUrl"] == task["properties"]["discordImageUrl"]
-        assert expired["imageUrls"] == [] and "thumbnailUrl" not in expired["properties"]
+        assert expired["imageUrls"] is None and "thumbnailUrl" not in expired["properties"]
         assert (await get(task["imageUrl"])).status_code == 404
         gone = await proxy.client.get(f"/mj/image/{task['id']}")
         assert gone.status_code == 404 and "retention" in gone.json()["detail"]

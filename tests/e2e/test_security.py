@@ -16,10 +16,14 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from mjproxy.config import Settings
+from mjproxy.domain.account import AccountDefinition
 from mjproxy.emulator import Emulator
 from mjproxy.logs import NOISY_LIBRARIES, quiet_libraries
 from mjproxy.runtime import Runtime
+from mjproxy.store import Database
+from mjproxy.store.accounts import AccountRepository
 from mjproxy.store.errors import TokenKeyError
+from mjproxy.store.secrets import KEY_FILE
 from tests.e2e.harness import (
     HookReceiver,
     account_entry,
@@ -220,17 +224,52 @@ async def test_tokens_never_appear_in_responses_logs_or_the_database(
             assert fragment.encode() not in stored, "the database holds a token in clear text"
 
 
-async def test_clear_text_tokens_are_encrypted_on_start_and_a_wrong_key_stops_start_up(
-        emulator: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    token = emulator.sandbox.token
-    # An account added at run time lives only in the database: it is what must not be lost.
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+async def test_tokens_are_encrypted_by_default_and_files_are_private(emulator: Emulator, tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """No key configured: one is generated into the data directory (0600) and every token is stored encrypted;
+    the database, its WAL and the gateway session file are readable by their owner only."""
     extra = emulator.add_account("extra")
-    plain = proxy_settings(emulator, tmp_path)
-    async with running_proxy(plain) as proxy:
+    settings = proxy_settings(emulator, tmp_path)
+    async with running_proxy(settings) as proxy:
         response = await proxy.client.post("/mj/account/create", json={
             "guildId": extra.guild_id, "channelId": extra.channel_id, "userToken": extra.token})
         assert response.status_code == 200
-    assert token.encode() in database_bytes(plain)  # before: clear text (the documented default)
+        await proxy.wait_for((await proxy.imagine("a private cat"))["result"])
+    key_file = tmp_path / KEY_FILE
+    assert key_file.exists() and mode(key_file) == 0o600
+    assert "generated the token encryption key" in caplog.text and key_file.read_text().strip() not in caplog.text
+    content = database_bytes(settings)
+    assert emulator.sandbox.token.encode() not in content and extra.token.encode() not in content
+    database = Path(str(make_url(settings.storage.database_url).database))
+    private = [p for p in database.parent.glob(database.name + "*")] + [tmp_path / "gateway-sessions.json"]
+    assert len(private) >= 2
+    for path in private:
+        assert mode(path) == 0o600, (path, oct(mode(path)))
+    # The next start reads them with the same generated key.
+    async with running_proxy(settings) as proxy:
+        assert len((await proxy.client.get("/mj/account/list")).json()) == 2
+
+
+async def test_clear_text_tokens_are_encrypted_on_start_and_a_wrong_key_stops_start_up(
+        emulator: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    token = emulator.sandbox.token
+    # A database written in clear text (by a version that did not encrypt by default), with an account that
+    # lives only in the database: it is what must not be lost.
+    extra = emulator.add_account("extra")
+    plain = proxy_settings(emulator, tmp_path)
+    db = await Database.connect(plain.storage.database_url)
+    try:
+        repo = AccountRepository(db)
+        for account in (emulator.sandbox, extra):
+            await repo.insert(AccountDefinition(channel_id=account.channel_id, guild_id=account.guild_id,
+                                                user_token=account.token, name=account.username))
+    finally:
+        await db.close()
+    assert token.encode() in database_bytes(plain)  # before: clear text
 
     key = Fernet.generate_key().decode()
     encrypted = proxy_settings(emulator, tmp_path, security={"encryption_key": key})
@@ -241,13 +280,11 @@ async def test_clear_text_tokens_are_encrypted_on_start_and_a_wrong_key_stops_st
     assert token.encode() not in content and extra.token.encode() not in content
 
     caplog.set_level(logging.CRITICAL)
-    for settings, fragment in [
-        (proxy_settings(emulator, tmp_path, security={"encryption_key": Fernet.generate_key().decode()}),
-         "encrypted with another key"),
-        (proxy_settings(emulator, tmp_path, accounts=[account_entry(emulator.sandbox)]), "encryption_key is not set"),
-    ]:
+    for settings in [proxy_settings(emulator, tmp_path, security={"encryption_key": Fernet.generate_key().decode()}),
+                     # no key configured: the generated one is not the key these tokens were stored with
+                     proxy_settings(emulator, tmp_path, accounts=[account_entry(emulator.sandbox)])]:
         runtime = Runtime(settings)
-        with pytest.raises(TokenKeyError, match=fragment) as failure:
+        with pytest.raises(TokenKeyError, match="encrypted with another key") as failure:
             await runtime.start()
         assert token not in str(failure.value) and extra.token not in str(failure.value)
         await runtime.stop()

@@ -62,7 +62,7 @@ async def test_account_routes(emulator: Emulator, tmp_path: Path) -> None:
     async with running_proxy(settings) as proxy:
         admin = {"Authorization": "Bearer admin-key"}
         user = {"Authorization": "Bearer user-key"}
-        assert (await proxy.client.get("/v2/account/midjourney", headers=user)).status_code == 401
+        assert (await proxy.client.get("/v2/account/midjourney", headers=user)).status_code == 403
         proxy.client.headers.update(user)  # jobs as a user; account routes name the admin key
         listed = (await proxy.client.get("/v2/account/midjourney", headers=admin)).json()
         assert listed == {first.channel_id: {

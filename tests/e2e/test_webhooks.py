@@ -203,7 +203,7 @@ async def test_unsigned_without_a_secret_and_callback_routes_need_credentials(
         task_id = (await proxy.imagine("a quiet lake", notifyHook=hooks.url))["result"]
         events = await wait_events(proxy, task_id, status="delivered")
         assert (await proxy.client.get("/mj/task/nope/callbacks")).status_code == 404
-        assert (await proxy.client.get("/mj/admin/callbacks")).status_code == 401  # a user credential
+        assert (await proxy.client.get("/mj/admin/callbacks")).status_code == 403  # a user credential
         anonymous = await proxy.client.get(f"/mj/task/{task_id}/callbacks", headers={"mj-api-secret": "wrong"})
         assert anonymous.status_code == 401
         admin = await proxy.client.get("/mj/admin/callbacks", headers={"mj-api-secret": "boss"},
@@ -273,7 +273,7 @@ async def test_a_user_key_sees_and_cancels_only_its_own_tasks(
         assert other.status_code == 404
         refused = await proxy.client.post(f"/mj/task/{task_id}/cancel", headers=as_key("key-b"))
         assert refused.status_code == 404 and refused.json()["code"] == 3
-        assert (await proxy.client.get("/mj/admin/callbacks", headers=as_key("key-a"))).status_code == 401
+        assert (await proxy.client.get("/mj/admin/callbacks", headers=as_key("key-a"))).status_code == 403
         own = await proxy.client.get(f"/mj/task/{task_id}/callbacks", headers=as_key("key-a"))
         assert own.status_code == 200 and own.json() and own.json()[0]["taskStatus"] == "SUBMITTED"
         cancelled = await proxy.client.post(f"/mj/task/{task_id}/cancel", headers=as_key("key-a"))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -26,6 +27,16 @@ class FakeAccount:
         raise AssertionError("not used")
 
 
+@dataclass
+class Runner:
+    """The scheduler's TaskRunner, running each task through a test's function."""
+
+    run: Callable[[AccountPort, Task], Awaitable[None]]
+
+    async def execute(self, account: AccountPort, task: Task) -> None:
+        await self.run(account, task)
+
+
 def make(task_id: str, account: str = "a") -> Task:
     return Task(id=task_id, action=TaskAction.IMAGINE, account_id=account)
 
@@ -38,7 +49,7 @@ async def test_slots_then_queue_then_full_and_release_drains() -> None:
         started.append(task.id)
         await gate.wait()
 
-    scheduler = Scheduler(executor)
+    scheduler = Scheduler(Runner(executor))
     account = FakeAccount("a")
     scheduler.register(account)
     queue = scheduler.choose()
@@ -62,7 +73,7 @@ async def test_best_wait_idle_prefers_the_idle_account_and_skips_unhealthy() -> 
     async def executor(account: AccountPort, task: Task) -> None:
         await asyncio.sleep(10)
 
-    scheduler = Scheduler(executor)
+    scheduler = Scheduler(Runner(executor))
     busy, idle, broken = FakeAccount("busy"), FakeAccount("idle"), FakeAccount("broken")
     broken.state = AccountState.AUTH_FAILED
     for account in (busy, idle, broken):
@@ -86,7 +97,7 @@ async def test_a_burst_of_choices_spreads_over_accounts_before_anything_is_enque
     async def executor(account: AccountPort, task: Task) -> None:
         await asyncio.sleep(10)
 
-    scheduler = Scheduler(executor)
+    scheduler = Scheduler(Runner(executor))
     for name in ("a", "b", "c", "d"):
         scheduler.register(FakeAccount(name, core_size=1, queue_size=10))
     chosen = [scheduler.choose().account.id for _ in range(8)]  # 8 submits in flight, none stored yet

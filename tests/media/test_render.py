@@ -77,3 +77,35 @@ def test_oversized_images_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unsupported_formats_are_refused() -> None:
     with pytest.raises(ImageDecodeError, match="unsupported image format"):
         render(noisy(20, 20, fmt="BMP"), split=False, thumbnail_size=64, thumbnail_quality=80)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_the_fast_png_decoder_gives_pillows_pixels(mode: str) -> None:
+    data = noisy(333, 222, mode)
+    fast, kind = render_module.decode(data)
+    assert kind == ("image/png", "png")
+    assert fast.mode == mode and fast.size == (333, 222)
+    assert fast.tobytes() == decode(data).tobytes()
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "I;16", "LA"])
+def test_pngs_libspng_would_change_fall_back_to_pillow(mode: str) -> None:
+    image = Image.new(mode, (64, 48))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    decoded, _ = render_module.decode(buffer.getvalue())
+    assert decoded.mode == decode(buffer.getvalue()).mode
+    result = render(buffer.getvalue(), split=True, thumbnail_size=16, thumbnail_quality=80)
+    assert len(result.parts) == 4
+
+
+def test_a_png_libspng_refuses_is_still_decoded_by_pillow(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyspng
+
+    def refuse(data: bytes) -> None:
+        raise RuntimeError("libspng: invalid chunk")
+
+    monkeypatch.setattr(pyspng, "load", refuse)
+    data = noisy(64, 64)
+    decoded, _ = render_module.decode(data)
+    assert decoded.tobytes() == decode(data).tobytes()

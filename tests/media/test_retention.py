@@ -23,9 +23,9 @@ def finished(task_id: str, finished_at: float, status: TaskStatus = TaskStatus.S
                        MEDIA_KEY: {"image": f"{task_id}/t/image.png"}})
 
 
-async def test_old_images_go_recent_ones_stay(tmp_path: Path) -> None:
+async def test_old_images_go_recent_ones_stay(tmp_path: Path, any_db_url: str) -> None:
     clock = FakeClock(NOW)
-    db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'mj.db'}")
+    db = await Database.connect(any_db_url)
     repo = SqlTaskRepository(db, clock=clock)
     storage = LocalStorage(tmp_path / "images")
     old = finished(f"{int((NOW - 10 * DAY) * 1000)}000", NOW - 10 * DAY)

@@ -36,8 +36,8 @@ def test_backoff_doubles_up_to_the_cap_with_jitter_in_the_upper_half(attempts: i
     assert step / 2 <= policy.backoff_seconds(attempts) <= step
 
 
-async def test_events_go_through_the_injected_http_client() -> None:
-    db = await Database.connect("sqlite+aiosqlite:///:memory:")
+async def test_events_go_through_the_injected_http_client(any_db_url: str) -> None:
+    db = await Database.connect(any_db_url)
     seen: list[httpx.Request] = []
 
     def receiver(request: httpx.Request) -> httpx.Response:
@@ -76,8 +76,8 @@ async def test_events_go_through_the_injected_http_client() -> None:
         await db.close()
 
 
-async def test_a_backing_off_event_and_the_ones_behind_it_do_not_make_the_worker_spin() -> None:
-    db = await Database.connect("sqlite+aiosqlite:///:memory:")
+async def test_a_backing_off_event_and_the_ones_behind_it_do_not_make_the_worker_spin(any_db_url: str) -> None:
+    db = await Database.connect(any_db_url)
     answers = [500, 204, 204]
     seen: list[str] = []
 

@@ -13,8 +13,9 @@ from mjproxy.store.schema import tasks
 from .factories import full_task
 
 
-async def test_a_cancelled_batch_finishes_before_the_next_batch_and_the_close_use_its_connection(db_url: str) -> None:
-    db = await Database.connect(db_url)
+async def test_a_cancelled_batch_finishes_before_the_next_batch_and_the_close_use_its_connection(
+        sqlite_url: str) -> None:
+    db = await Database.connect(sqlite_url)
     rows = [task_to_row(full_task(f"{1_800_000_000_000_000 + n}", nonce=None)) for n in range(30_000)]
     for _ in range(5):
         first = asyncio.ensure_future(db.execute_many(tasks.insert(), rows[:15_000]))

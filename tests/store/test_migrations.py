@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mjproxy.store import LATEST_VERSION, Database, SchemaTooNewError
 from mjproxy.store.migrations import MIGRATIONS, Migration, upgrade
@@ -14,12 +15,20 @@ async def _tables(db: Database) -> set[str]:
         return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
 
 
-async def test_migrates_an_empty_database(db_url: str) -> None:
+async def _begin(conn: AsyncConnection) -> None:
+    # As Database does: pysqlite opens no transaction before DDL by itself, PostgreSQL's DDL is transactional.
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        await conn.begin()
+
+
+async def test_migrates_an_empty_database(db_url: str, backend: str) -> None:
     db = await Database.connect(db_url)
     try:
         assert db.schema_version == LATEST_VERSION == MIGRATIONS[-1].version
         assert {"tasks", "schema_version"} <= await _tables(db)
-        assert db.dialect_name == "sqlite"
+        assert db.dialect_name == backend
     finally:
         await db.close()
 
@@ -50,8 +59,8 @@ async def test_refuses_a_newer_database(db_url: str) -> None:
     assert info.value.database_version == LATEST_VERSION + 1
 
 
-async def test_sqlite_pragmas_are_applied(db_url: str) -> None:
-    db = await Database.connect(db_url)
+async def test_sqlite_pragmas_are_applied(sqlite_url: str) -> None:
+    db = await Database.connect(sqlite_url)
     try:
         async with db.engine.connect() as conn:
             assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
@@ -68,13 +77,13 @@ async def test_later_migrations_run_in_order_and_a_failure_rolls_back(db_url: st
     broken = Migration(LATEST_VERSION + 2, "broken", ("CREATE TABLE t3 (x INTEGER)", "THIS IS NOT SQL"))
     try:
         async with db.engine.connect() as conn:
-            await conn.exec_driver_sql("BEGIN IMMEDIATE")
-            with pytest.raises(sa.exc.OperationalError):
+            await _begin(conn)
+            with pytest.raises(sa.exc.DBAPIError):  # OperationalError on SQLite, ProgrammingError on PostgreSQL
                 await conn.run_sync(lambda c: upgrade(c, (*MIGRATIONS, add_column, broken)))
             await conn.rollback()
         assert "t3" not in await _tables(db)
         async with db.engine.connect() as conn:
-            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+            await _begin(conn)
             assert await conn.run_sync(lambda c: upgrade(c, (*MIGRATIONS, add_column))) == LATEST_VERSION + 1
             await conn.commit()
             columns = await conn.run_sync(lambda c: [col["name"] for col in sa.inspect(c).get_columns("tasks")])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -154,7 +154,7 @@ async def test_pruning_keeps_the_newest_event_so_sequences_keep_counting(db: Dat
     assert [(e.id, e.sequence) for e in await store.for_task("A")] == [("a2", 2), ("a3", 3)]
 
 
-async def test_the_migrated_outbox_table_matches_a_fresh_one(db_url: str, tmp_path: Path) -> None:
+async def test_the_migrated_outbox_table_matches_a_fresh_one(db_url: str, new_db_url: Callable[[], str]) -> None:
     def shape(conn: sa.Connection) -> tuple[list[tuple[str, str, bool]], list[tuple[str, tuple[str, ...], bool]]]:
         inspector = sa.inspect(conn)
         columns = [(c["name"], str(c["type"]), bool(c["nullable"])) for c in inspector.get_columns("webhook_events")]
@@ -162,7 +162,7 @@ async def test_the_migrated_outbox_table_matches_a_fresh_one(db_url: str, tmp_pa
                          for i in inspector.get_indexes("webhook_events"))
         return columns, indexes
 
-    fresh = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    fresh = await Database.connect(new_db_url())
     async with fresh.engine.connect() as conn:
         expected = await conn.run_sync(shape)
     await fresh.close()

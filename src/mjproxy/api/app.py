@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
+from ..store.errors import DatabaseUnavailable
 from .admin import accounts as admin
 from .admin import keys
 from .admin.health import router as health_router
+from .admin.keys import OPEN_SERVER_WARNING
 from .admin.metrics import router as metrics_router
 from .auth import Authenticator
-from .errors import ApiError
+from .dashboard.mount import install as install_dashboard
+from .errors import ApiError, error_body, error_response, is_submit_route, is_useapi_route
+from .input_guard import InputGuard
 from .mj import callbacks, cancel, images
 from .mj import routes as mj
+from .mj.fast_fetch import answer_fetch
 from .openapi_doc import honest_openapi
 from .streams.hub import StreamHub
 from .streams.routes import router as streams_router
@@ -28,8 +35,7 @@ from .useapi.routes import router as useapi_router
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-SUBMIT_MARKER = "/submit/"
-
+log = logging.getLogger("mjproxy")
 
 def _describe_validation(exc: RequestValidationError) -> tuple[bool, str]:
     """(is the body malformed JSON, one readable sentence naming each bad field)."""
@@ -49,12 +55,14 @@ def _describe_validation(exc: RequestValidationError) -> tuple[bool, str]:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     malformed, message = _describe_validation(exc)
-    if SUBMIT_MARKER in request.url.path:
-        # The dialect answers validation problems with HTTP 200 and code 4; a body that is not
-        # even JSON is a transport-level problem and gets an honest 400.
-        body = {"code": 4, "description": message, "result": None, "properties": {}}
-        return JSONResponse(body, status_code=400 if malformed else 200)
-    return JSONResponse({"detail": message}, status_code=400 if malformed else 422)
+    path = request.url.path
+    if is_submit_route(path):
+        # The dialect answers validation problems with HTTP 200 and code 4; a body that is not even JSON is a
+        # transport-level problem and gets an honest 400 (still with code 4).
+        return JSONResponse(error_body(path, 400, message), status_code=400 if malformed else 200)
+    if is_useapi_route(path):
+        return error_response(path, 400, message)  # useapi answers every bad request 400
+    return error_response(path, 400 if malformed else 422, message)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -62,8 +70,17 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(exc.body, status_code=exc.status)
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    # PostgreSQL stayed unreachable past [storage] reconnect_seconds: a temporary condition, not our bug.
+    return JSONResponse({"detail": "the database is unreachable; try again shortly"}, status_code=503,
+                        headers={"Retry-After": "5"})
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    path = request.url.path
+    if is_useapi_route(path):  # an unknown /v2 path or method still answers in useapi's shape
+        return error_response(path, exc.status_code, str(exc.detail), headers=exc.headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -123,6 +140,17 @@ class BodySizeLimit:
             await self._too_large()(scope, receive, send)
 
 
+class MjProxyApp(FastAPI):
+    """FastAPI with the fetch fast path in front of it (see mj/fast_fetch.py: why, and what it answers)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            scope["app"] = self
+            if await answer_fetch(scope, getattr(self.state, "service", None), send):
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -130,6 +158,8 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
             await runtime.start()
         if runtime.keys is not None:
             app.state.authenticator.attach_keys(runtime.keys)
+        if await app.state.authenticator.open():
+            log.warning(OPEN_SERVER_WARNING)
         app.state.service = runtime.service
         try:
             yield
@@ -138,7 +168,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
             if manage_lifecycle:
                 await runtime.stop()
 
-    app = FastAPI(title="mjproxy", version=__version__, lifespan=lifespan,
+    app = MjProxyApp(title="mjproxy", version=__version__, lifespan=lifespan,
                   description="A self-hosted Midjourney API over Discord accounts "
                               "(midjourney-proxy dialect under /mj).")
     app.state.runtime = runtime
@@ -149,6 +179,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.include_router(mj.router, prefix="/mj")
     for prefix in mj.SPEED_PREFIXES:
         app.include_router(mj.router, prefix=f"{prefix}/mj", include_in_schema=False)
@@ -161,6 +192,12 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(useapi_router, prefix="/v2")  # the useapi.net jobs dialect (docs/useapi.md)
     app.include_router(images.router)  # /media/* links and /mj/image/{taskId}
+    install_dashboard(app)  # the browser face at / and /dashboard/* (api/dashboard/)
+    app.add_middleware(InputGuard)  # inside the size limit: the bodies it reads are bounded
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.server.max_body_bytes)
+    if runtime.settings.server.cors_origins:  # outermost: refusals and preflights carry the CORS headers too
+        app.add_middleware(CORSMiddleware, allow_origins=runtime.settings.server.cors_origins,
+                           allow_methods=["*"], allow_headers=["*"],
+                           expose_headers=["X-Total-Count", "X-Page", "X-Page-Size"])
     app.openapi = lambda: honest_openapi(app)  # type: ignore[method-assign]
     return app

@@ -2,8 +2,9 @@
 
 Every dialect authenticates through ``require_user`` / ``require_admin`` so that the rules live in one
 place. A credential is taken from ``Authorization: Bearer <credential>`` or, for midjourney-proxy
-compatibility, the ``mj-api-secret`` header. The credential is one of the configured shared secrets or
-an API key (``mjp_…``, see engine/keys.py). The rules, in order (docs/security.md):
+compatibility, the ``mj-api-secret`` header, or else from the dashboard's session cookie. The credential is
+one of the configured shared secrets or an API key (``mjp_…``, see engine/keys.py). The rules, in order
+(docs/security.md):
 
 1. No secret configured and no API key ever created: the server is open and every caller is admin.
 2. ``admin_secret`` → admin. ``api_secret`` → admin when no ``admin_secret`` is set, else a user that sees
@@ -12,16 +13,20 @@ an API key (``mjp_…``, see engine/keys.py). The rules, in order (docs/security
 4. Only ``admin_secret`` is set and no API key was ever created: the task routes stay open (as before).
 5. Anything else is refused (401). Once a key is created the server is no longer open, and revoking
    every key does not open it again (``mjproxy keys create`` works on the database when locked out).
+
+401 means "no credential, or a wrong one"; a valid credential without the right (a user key on an admin
+route) is a 403, on every face.
 """
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from fastapi import Request
 
+from .dashboard.sessions import session_credential
 from .errors import ApiError
 
 if TYPE_CHECKING:
@@ -35,6 +40,8 @@ Scope = Literal["admin", "user"]
 class Principal:
     scope: Scope
     key_id: str | None = None  # None for the shared secrets and for an open server
+    # No credential matched: the route is open to anyone (rules 1 and 4). Not part of equality: the scope is.
+    anonymous: bool = field(default=False, compare=False)
 
     @property
     def is_admin(self) -> bool:
@@ -46,7 +53,8 @@ class Principal:
         return None if self.is_admin else self.key_id
 
 
-OPEN = Principal("admin")
+OPEN = Principal("admin", anonymous=True)
+OPEN_TASKS = Principal("user", anonymous=True)
 
 
 def credential_of(request: Request) -> str:
@@ -54,7 +62,11 @@ def credential_of(request: Request) -> str:
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.headers.get("mj-api-secret", "")
+    header = request.headers.get("mj-api-secret", "")
+    if header:
+        return header
+    # The dashboard's sign-in cookie, only when no header credential is present (api/dashboard/sessions.py).
+    return session_credential(request)
 
 
 def _matches(given: str, secret: str) -> bool:
@@ -96,7 +108,7 @@ class Authenticator:
         if key is not None:
             return Principal(key.scope, key_id=key.id)
         if not self._api_secret and not keys_exist:
-            return Principal("user")  # only admin_secret is set: the task routes stay open, as before
+            return OPEN_TASKS  # only admin_secret is set: the task routes stay open, as before
         return None
 
 
@@ -114,11 +126,15 @@ async def require_user(request: Request) -> Principal:
     return principal
 
 
+ADMIN_NEEDED = ("admin routes need an admin credential (an admin API key, server.admin_secret, or "
+                "server.api_secret when no admin secret is set) in the mj-api-secret header or as a Bearer token")
+
+
 async def require_admin(request: Request) -> Principal:
     principal = await authenticator_of(request).authenticate(credential_of(request))
-    if principal is None or not principal.is_admin:
-        raise ApiError(401, "admin routes need an admin credential (an admin API key, server.admin_secret, or "
-                            "server.api_secret when no admin secret is set) in the mj-api-secret header or "
-                            "as a Bearer token")
+    if principal is None or (principal.anonymous and not principal.is_admin):
+        raise ApiError(401, ADMIN_NEEDED)
+    if not principal.is_admin:
+        raise ApiError(403, "this credential may not use admin routes: " + ADMIN_NEEDED)
     request.state.principal = principal
     return principal

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-SUBMIT_MARKER = "/submit/"  # as in app.py: these routes answer validation errors with code 4
+from .errors import is_submit_route
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "HTTPValidationError",
@@ -35,7 +35,7 @@ def honest_openapi(app: FastAPI) -> dict[str, Any]:
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.get("responses", {})
-            if SUBMIT_MARKER in path and "422" in responses:
+            if is_submit_route(path) and "422" in responses:
                 del responses["422"]  # validation problems are answered 200 with code 4
     app.openapi_schema = document
     return document

@@ -25,7 +25,8 @@ MAX_IMAGE_PIXELS = 8192 * 8192
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 _DATA_URL = re.compile(
-    r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w-]+=[^;,]*)*)(?P<b64>;base64)?,(?P<data>.*)$", re.DOTALL)
+    r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w-]+=[^;,]*)*)(?P<b64>;base64)?,(?P<data>.*)$",
+    re.DOTALL | re.IGNORECASE)
 
 _SIGNATURES: tuple[tuple[bytes, int, str, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", 0, "image/png", "png"),

@@ -76,6 +76,17 @@ def normalize_prompt(text: str | None) -> str:
     return _WHITESPACE.sub("", text)
 
 
+# ---- links Midjourney will fetch ----
+
+# http(s) URLs, the scheme in any case: image prompts, --sref/--cref links, a /describe link.
+_LINK = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+
+
+def linked_urls(text: str | None) -> list[str]:
+    """Every http(s) URL in a prompt, each once, without the punctuation that closes a sentence or a <link>."""
+    return list(dict.fromkeys(match.rstrip(".,;)>") for match in _LINK.findall(text or "")))
+
+
 # ---- parameters ----
 
 _SPEED_FLAG = re.compile(r"(?:(?<=\s)|^)(?:--|[\u2014\u2013])(fast|relax|turbo)(?=\s|$)", re.IGNORECASE)

@@ -117,8 +117,21 @@ class Task:
         return int(text) if text.isdigit() else 0
 
 
+# What midjourney-proxy answers before a job starts; clients draw a progress bar from it (issue 11 §4).
+_NOT_STARTED = frozenset({"NOT_START", "SUBMITTED", "MODAL", "IN_PROGRESS"})
+# The prompt results midjourney-proxy "plus" translates; we do not translate, so the text is the result itself.
+_TEXT_RESULTS = frozenset({"DESCRIBE", "SHORTEN"})
+
+
 def task_json(task: Task) -> dict[str, Any]:
-    """The midjourney-proxy Task JSON: the body of fetch, list and notify hooks. Every field always present."""
+    """The midjourney-proxy Task JSON: the body of fetch, list and notify hooks.
+
+    Shaped as midjourney-proxy answers, because its clients depend on it: every scalar field is present
+    (nulls included); ``imageUrls`` is null when there is nothing in it (an empty list is truthy in
+    JavaScript, and chat front ends then draw an empty gallery instead of ``imageUrl``); ``buttons`` stays a
+    list, which they iterate; ``progress`` is ``0%`` until Midjourney reports more, ``""`` on failure; and
+    ``properties`` always carries the keys those clients read (``finalPrompt``, ``finalZhPrompt``, …).
+    """
     properties: dict[str, Any] = {
         "notifyHook": task.notify_hook,
         "nonce": task.nonce,
@@ -131,6 +144,7 @@ def task_json(task: Task) -> dict[str, Any]:
         "referencedMessageId": task.referenced_message_id,
         "botType": task.bot_type.value,
         "messageContent": task.message_content,
+        "finalZhPrompt": task.final_prompt if task.action.value in _TEXT_RESULTS else None,
     }
     for key, value in task.extra.items():
         if key.startswith("_"):
@@ -148,8 +162,8 @@ def task_json(task: Task) -> dict[str, Any]:
         "startTime": task.start_time,
         "finishTime": task.finish_time,
         "imageUrl": task.image_url,
-        "imageUrls": list(task.image_urls),
-        "progress": task.progress,
+        "imageUrls": list(task.image_urls) or None,
+        "progress": task.progress or ("0%" if task.status.value in _NOT_STARTED else ""),
         "failReason": task.fail_reason,
         "botType": task.bot_type.value,
         "buttons": [button.to_json() for button in task.buttons],

@@ -21,6 +21,7 @@ from ..midjourney.errors import SubmitError
 from ..midjourney.events import NoticeKind
 from ..store.accounts import AccountRepository
 from ..store.errors import AccountConflict
+from .ports import HeldTasks
 from .scheduler import Scheduler
 from .service import PINNED_KEY
 
@@ -49,13 +50,12 @@ class AccountManager:
         self._definitions: dict[str, AccountDefinition] = {}
         self._runtimes: dict[str, AccountRuntime] = {}
         self._ephemeral: set[str] = set()  # sandbox accounts: never written to the store
-        self._fail_task: Callable[[str, str], Any] | None = None
-        self._move_task: Callable[[Task], Any] | None = None
+        self._tasks: HeldTasks | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
-    def bind_engine(self, *, fail_task: Callable[[str, str], Any], move_task: Callable[[Task], Any]) -> None:
-        """How held accounts release their tasks (set once the engine exists)."""
-        self._fail_task, self._move_task = fail_task, move_task
+    def bind_engine(self, tasks: HeldTasks) -> None:
+        """Who takes the tasks of an account that leaves rotation (set once the engine exists)."""
+        self._tasks = tasks
 
     # -- loading -------------------------------------------------------------------------------
     async def load(self, seeds: list[AccountDefinition], *, ephemeral: bool = False) -> None:
@@ -281,11 +281,11 @@ class AccountManager:
     async def _release_task(self, task: Task, reason: str, *, running: bool) -> None:
         """A task of an account leaving rotation: waiting ones without a parent move, the rest fail."""
         movable = task.parent_id is None and not task.extra.get(PINNED_KEY)
-        if not running and movable and task.status == TaskStatus.NOT_START and self._move_task:
-            await self._move_task(task)
+        if not running and movable and task.status == TaskStatus.NOT_START and self._tasks is not None:
+            await self._tasks.move_task(task)
             return
-        if self._fail_task is not None:
-            await self._fail_task(task.id, reason)
+        if self._tasks is not None:
+            await self._tasks.fail_task(task.id, reason)
 
     def _spawn(self, coroutine: Any) -> None:
         job = asyncio.get_running_loop().create_task(coroutine)

@@ -6,6 +6,7 @@ out; it does so through this small protocol rather than importing ``media`` (DES
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -40,3 +41,17 @@ class ImageHost(Protocol):
 
     async def discard(self, task_id: str) -> None:
         """Delete everything stored for a task (it was cancelled or failed while its image was stored)."""
+
+
+DISCORD_CDN = "https://cdn.discordapp.com"
+
+
+def cdn_rewriter(cdn_base: str) -> Callable[[str], str] | None:
+    """Rewrites Discord CDN links to ``cdn_base`` (``discord.cdn_base``: a reverse proxy); None keeps them."""
+    if not cdn_base:
+        return None
+
+    def rewrite(url: str) -> str:
+        return cdn_base + url[len(DISCORD_CDN):] if url.startswith(DISCORD_CDN) else url
+
+    return rewrite

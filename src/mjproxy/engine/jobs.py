@@ -62,6 +62,28 @@ class FailureKind(StrEnum):
     OTHER = "other"
 
 
+PENDING_MOD_ERROR = ("Your Discord account has received a pending moderation message from Midjourney. Please address "
+                     "this issue and POST account/midjourney/{channel}/reset before making any new API calls.")
+SUBSCRIPTION_ERROR = "Account has no subscription or subscription expired"
+
+
+class JobRefused(Exception):
+    """A job request the engine refuses, with useapi's HTTP status and fields (``executingJobs``, …).
+
+    The /v2 face answers it as ``{"error": <text>, …fields, "code": <status>}``.
+    """
+
+    def __init__(self, status: int, error: str, /, **fields: Any) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.fields = fields
+
+
+def job_not_found(jobid: str) -> JobRefused:
+    return JobRefused(404, f"Unable to locate job {jobid}")
+
+
 def mask_token(token: str | None) -> str:
     """useapi's masking: the first and last three characters only (short tokens are hidden entirely)."""
     return mask_secret(token, "…secured…")
@@ -79,7 +101,7 @@ def failure_kind(reason: str | None) -> FailureKind:
     """Classify a failed task by the Midjourney embed its reason quotes (the same table the tracker uses)."""
     title, description = split_reason(reason)
     if not title:
-        # midjourney/account.py's wording for a 429 that outlived the REST client's retries
+        # midjourney/account/sender.py's wording for a 429 that outlived the REST client's retries
         rate_limited = (reason or "").startswith("Discord rate limit persisted")
         return FailureKind.DISCORD_RATE_LIMITED if rate_limited else FailureKind.OTHER
     if title == "Job queued":
@@ -208,9 +230,12 @@ def render_job(snapshot: dict[str, Any], *, image_size: tuple[int, int] | None =
         job["buttons"] = [b.get("label") or b.get("emoji") or b["customId"] for b in snapshot.get("buttons") or []]
     children = properties.get(CHILDREN)
     if children:
+        # useapi's schema requires a child's messageId: a child is listed once Midjourney has answered it (one
+        # cancelled or failed before that never reached a message, and is left out).
         ids = child_message_ids or {}
-        job["children"] = [{**child, **({"messageId": ids[child["jobid"]]} if child["jobid"] in ids else {})}
-                           for child in children]
+        listed = [{**child, "messageId": ids[child["jobid"]]} for child in children if child["jobid"] in ids]
+        if listed:
+            job["children"] = listed
     seed = properties.get("seed")
     if seed:
         job["seed"] = str(seed)

@@ -20,14 +20,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from ..domain.clock import Clock, now_ms
 from ..domain.task import Task, TaskStatus
 from ..midjourney.events import AccountEvent, JobCompleted, JobFailed, JobNotice, NoticeKind
 from .images import PENDING_IMAGE_KEY
-from .ports import AccountPort
+from .ports import AccountDirectory
 from .tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def _may_have_reached_discord(task: Task) -> bool:
 
 
 class HistoryReconciler:
-    def __init__(self, tracker: Tracker, accounts: Callable[[str], AccountPort | None], clock: Clock, *,
+    def __init__(self, tracker: Tracker, accounts: AccountDirectory, clock: Clock, *,
                  ready_timeout_seconds: float = 30.0, fetch_timeout_seconds: float = 20.0) -> None:
         self._tracker = tracker
         self._accounts = accounts
@@ -79,7 +79,7 @@ class HistoryReconciler:
         return sum(counts)
 
     async def _settle_account(self, account_id: str, tasks: list[Task]) -> int:
-        account = self._accounts(account_id)
+        account = self._accounts.get(account_id)
         if not isinstance(account, HistorySource):
             return 0
         since = min(task.submit_time or now_ms(self._clock) for task in tasks) - HISTORY_MARGIN_MS
@@ -118,7 +118,7 @@ class HistoryReconciler:
         return settled
 
     async def _after_ready(self, account_id: str, tasks: list[Task]) -> int:
-        account = self._accounts(account_id)
+        account = self._accounts.get(account_id)
         wait_ready = getattr(account, "wait_ready", None)
         if wait_ready is not None:
             try:

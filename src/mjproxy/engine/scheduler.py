@@ -10,19 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ..domain.account import AccountDefinition, SelectionRule, SpeedMode
 from ..domain.clock import Clock, SystemClock
 from ..domain.task import Task
-from .ports import AccountPort
+from .ports import AccountPort, TaskRunner
 from .selection import AllFull, Candidate, Criteria, NoMatch, Selector
 
 log = logging.getLogger(__name__)
-
-Executor = Callable[[AccountPort, Task], Awaitable[None]]
-
 
 class NoAccountAvailable(Exception):
     """No enabled, healthy account matches the request; the message says why."""
@@ -93,9 +89,9 @@ class Placement:
 
 
 class Scheduler:
-    def __init__(self, executor: Executor, clock: Clock | None = None, *,
+    def __init__(self, runner: TaskRunner, clock: Clock | None = None, *,
                  rule: SelectionRule = SelectionRule.BEST_WAIT_IDLE) -> None:
-        self._executor = executor
+        self._runner = runner
         self._selector = Selector(rule)
         self._clock: Clock = clock or SystemClock()
         self._queues: dict[str, AccountQueue] = {}
@@ -196,9 +192,9 @@ class Scheduler:
 
     async def _run(self, queue: AccountQueue, task: Task) -> None:
         try:
-            await self._executor(queue.account, task)
-        except Exception:  # the executor reports its own failures; this is the last line of defence
-            log.exception("executor crashed on task %s", task.id)
+            await self._runner.execute(queue.account, task)
+        except Exception:  # the runner reports its own failures; this is the last line of defence
+            log.exception("running task %s crashed", task.id)
             self.release(task)
 
     def _roll_day(self, queue: AccountQueue) -> None:

@@ -1,11 +1,11 @@
-"""Use cases behind every HTTP face: submit, fetch, list, and the executor that runs a task."""
+"""Use cases behind every HTTP face: submit, fetch, list, and taking tasks back after a restart."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import shutil
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -14,15 +14,16 @@ from typing import Any
 from ..domain.account import SpeedMode
 from ..domain.clock import Clock, now_ms
 from ..domain.ids import TaskIdGenerator
-from ..domain.media import ImageData
+from ..domain.media import ImageData, InvalidImage, decode_image_data_url
 from ..domain.moderation import find_banned_word
-from ..domain.prompt import extract_speed_flag
+from ..domain.prompt import extract_speed_flag, linked_urls
 from ..domain.task import BotType, Task, TaskAction, TaskStatus
-from ..midjourney.errors import SubmitError
+from ..midjourney import payloads
+from ..midjourney.constants import APPLICATION_IDS
 from ..midjourney.interactions import EXTRA_KEY, InteractionSpec, SlashSpec, Upload, spec_from_json, spec_to_json
 from ..store.codec import OWNER_EXTRA_KEY, task_owner
-from ..store.repository import TaskRepository
-from .ports import AccountPort
+from ..store.repository import TaskFilter, TaskRepository
+from .ports import AccountDirectory, AccountPort, NoAccounts, UrlGuard
 from .scheduler import NoAccountAvailable, QueueFull, Scheduler
 from .selection import Criteria, resolve_modes
 from .tracker import LEADER_KEY, Tracker
@@ -71,6 +72,8 @@ class ImagineRequest:
     account_filter: AccountFilter | None = None
     mode: str | None = None  # "fast" | "relax" | "turbo" from a path prefix
     owner: str | None = None  # the API key that submits it; None for admin credentials
+    images: tuple[str, ...] = ()  # image prompts (data URLs), put before the prompt when it is sent
+    extra: dict[str, Any] = field(default_factory=dict)  # public properties a dialect stamps on the task
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +84,7 @@ class EngineLimits:
 
 
 PINNED_KEY = "_pinned"
-
-# Checks a client-supplied URL the server will request (SSRF guard); raises ValueError saying why not.
-UrlGuard = Callable[[str], Awaitable[None]]
-
+MAX_REFERENCE_IMAGES = 5
 
 def stamp_owner(task: Task, owner: str | None) -> Task:
     if owner is not None:
@@ -130,17 +130,19 @@ def set_interaction(task: Task, spec: InteractionSpec) -> None:
 class TaskService:
     def __init__(self, repo: TaskRepository, tracker: Tracker, scheduler: Scheduler, clock: Clock,
                  limits: EngineLimits, ids: TaskIdGenerator | None = None, *,
-                 accounts: Callable[[str], AccountPort | None] | None = None,
-                 uploads_dir: Path | None = None, url_guard: UrlGuard | None = None) -> None:
+                 accounts: AccountDirectory | None = None,
+                 uploads_dir: Path | None = None, url_guard: UrlGuard | None = None,
+                 forward_guard: UrlGuard | None = None) -> None:
         self._repo = repo
         self._tracker = tracker
         self._scheduler = scheduler
         self._clock = clock
         self._limits = limits
         self._ids = ids or TaskIdGenerator()
-        self._accounts = accounts or (lambda account_id: None)
+        self._accounts: AccountDirectory = accounts or NoAccounts()
         self.uploads_dir = uploads_dir or Path("data") / "uploads"
         self._url_guard = url_guard
+        self._forward_guard = forward_guard  # URLs we hand to Discord: Midjourney fetches them, not us
 
     # -- shared helpers for the use cases --------------------------------------------------------
     @property
@@ -152,7 +154,7 @@ class TaskService:
         return self._scheduler
 
     def account(self, account_id: str | None) -> AccountPort | None:
-        return self._accounts(account_id or "")
+        return self._accounts.get(account_id or "")
 
     def new_task(self, action: TaskAction, **fields: Any) -> Task:
         return Task(id=self._ids.next(), action=action, submit_time=now_ms(self._clock), **fields)
@@ -165,9 +167,22 @@ class TaskService:
         if not url or self._url_guard is None or url == self._limits.default_notify_hook:
             return None  # the operator's own default hook is trusted
         try:
-            await self._url_guard(url)
+            await self._url_guard.check(url)
         except ValueError as exc:
             return SubmitResult(SubmitCode.VALIDATION_ERROR, f"{field} refused: {exc}")
+        return None
+
+    async def check_forwarded_urls(self, task: Task) -> SubmitResult | None:
+        """Code 4 when the task would hand Midjourney a URL of our own network (a prompt's image link, a
+        /describe link): Midjourney fetches what we send, so it passes the same guard as our own fetches."""
+        if self._forward_guard is None:
+            return None
+        field = "link" if task.action == TaskAction.DESCRIBE else "prompt"
+        for url in linked_urls(f"{task.prompt or ''} {task.description or ''}"):
+            try:
+                await self._forward_guard.check(url)
+            except ValueError as exc:
+                return SubmitResult(SubmitCode.VALIDATION_ERROR, f"{field} refused: {url}: {exc}")
         return None
 
     async def fail_task(self, task_id: str, reason: str) -> None:
@@ -237,17 +252,34 @@ class TaskService:
         return None
 
     async def submit_imagine(self, request: ImagineRequest) -> SubmitResult:
+        """Imagine's one entry point, for every face: check it, build the task, place it on an account.
+
+        Image prompts are kept on disk until sent: uploaded to the account's channel at run time, their
+        URLs put before the prompt.
+        """
         prompt = request.prompt.strip()
         problem = self.validate_prompt(prompt) or await self.check_url(request.notify_hook, "notifyHook")
         if problem is not None:
             return problem
-        task = Task(
-            id=self._ids.next(), action=TaskAction.IMAGINE, bot_type=request.bot_type,
-            prompt=prompt, prompt_en=prompt, description=f"/imagine {prompt}", state=request.state,
-            notify_hook=request.notify_hook or self._limits.default_notify_hook,
-            submit_time=now_ms(self._clock),
-        )
+        images: list[ImageData] = []
+        if request.images:
+            if len(request.images) > MAX_REFERENCE_IMAGES:
+                return SubmitResult(SubmitCode.VALIDATION_ERROR,
+                                    f"at most {MAX_REFERENCE_IMAGES} reference images are allowed")
+            try:
+                images = [decode_image_data_url(v, field=f"base64Array[{i}]") for i, v in enumerate(request.images)]
+            except InvalidImage as exc:
+                return SubmitResult(SubmitCode.VALIDATION_ERROR, str(exc))
+        task = self.new_task(TaskAction.IMAGINE, bot_type=request.bot_type, prompt=prompt, prompt_en=prompt,
+                             description=f"/imagine {prompt}", state=request.state,
+                             notify_hook=self.notify_hook(request.notify_hook))
+        task.extra.update(request.extra)
         stamp_owner(task, request.owner)
+        if images:
+            uploads = [await self.store_upload(task.id, n, image) for n, image in enumerate(images)]
+            set_interaction(task, SlashSpec("imagine", [payloads.string_option("prompt", prompt)],
+                                            application_id=APPLICATION_IDS[request.bot_type],
+                                            reference_images=uploads))
         return await self.place(task, request.account_filter,
                                 path_mode=SpeedMode(request.mode) if request.mode else None)
 
@@ -259,6 +291,9 @@ class TaskService:
         ``stored`` tasks already exist (a MODAL task being confirmed) and are updated, not inserted.
         ``path_mode`` comes from a /mj-fast|relax|turbo prefix and beats a speed flag in the prompt.
         """
+        refused = await self.check_forwarded_urls(task)
+        if refused is not None:
+            return refused
         instance = account_id or (account_filter.instance_id if account_filter else None)
         if instance is not None:
             task.extra[PINNED_KEY] = True  # the client (or the parent) chose the account: never move it
@@ -305,30 +340,6 @@ class TaskService:
         return SubmitResult(SubmitCode.IN_QUEUE, f"In queue, {placement.waiting_ahead} task(s) ahead",
                             task.id, properties)
 
-    # -- execution ---------------------------------------------------------------------------
-    async def execute(self, account: AccountPort, task: Task) -> None:
-        """Run a task on its account: send the interaction; the tracker takes it from there."""
-
-        async def assign(nonce: str) -> None:
-            await self._tracker.assign_nonce(task.id, nonce)
-
-        try:
-            sent_prompt = await account.perform(interaction_of(task), assign)
-        except SubmitError as exc:
-            await self._tracker.fail(task.id, exc.reason, category="submit")
-            await self._tracker.mark_followers(task, failed_reason=exc.reason)
-            return
-        except Exception as exc:
-            if self._tracker.live(task.id) is None:
-                # Cancelled (or timed out) while waiting for its turn on the account: it stopped before the
-                # interaction went out, because the nonce could no longer be assigned to it.
-                log.info("task %s ended before it was sent to Discord: %s", task.id, exc)
-                return
-            log.exception("submitting task %s failed unexpectedly", task.id)
-            await self._tracker.fail(task.id, f"[Internal Server Error] {type(exc).__name__}: {exc}")
-            return
-        await self._tracker.mark_submitted(task.id, prompt=sent_prompt)
-
     # -- queries -----------------------------------------------------------------------------
     # Reads come from the store, never from the live objects: a client sees only what is persisted
     # (DESIGN invariant 5), so nothing it saw can be lost by a crash.
@@ -340,19 +351,21 @@ class TaskService:
     async def get_many(self, ids: Sequence[str], *, owner: str | None = None) -> list[Task]:
         return [t for t in await self._repo.get_many(ids) if visible_to(t, owner)]
 
-    async def list_page(self, *, offset: int, limit: int, owner: str | None = None) -> tuple[list[Task], int]:
-        tasks = await self._repo.list_page(offset=offset, limit=limit, owner=owner)
-        return tasks, await self._repo.count(owner=owner)
+    async def list_page(self, *, offset: int, limit: int, owner: str | None = None,
+                        statuses: Collection[TaskStatus] | None = None,
+                        narrow: TaskFilter | None = None) -> tuple[list[Task], int]:
+        tasks = await self._repo.list_page(offset=offset, limit=limit, owner=owner, statuses=statuses, narrow=narrow)
+        return tasks, await self._repo.count(owner=owner, statuses=statuses, narrow=narrow)
 
     async def queue(self, *, owner: str | None = None) -> list[Task]:
         return await self.get_many([t.id for t in self._scheduler.snapshot()], owner=owner)
 
     # -- restart -----------------------------------------------------------------------------
-    async def recover(self, accounts: Callable[[str], AccountPort | None]) -> int:
+    async def recover(self) -> int:
         """Take back every unfinished task after a restart: requeue or resume tracking, never drop."""
         recovered = 0
         for task in await self._repo.list_unfinished():
-            account = accounts(task.account_id or "")
+            account = self.account(task.account_id)
             if account is None:
                 await self._fail_stored(task, "the account that ran this task is no longer configured")
                 continue

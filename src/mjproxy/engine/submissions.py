@@ -1,5 +1,5 @@
-"""Submissions that carry images or text other than a plain prompt: imagine with image prompts,
-describe, blend, shorten, uploads and face swap."""
+"""Submissions other than imagine (``TaskService.submit_imagine``): describe, blend, shorten, uploads and
+face swap."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from .scheduler import NoAccountAvailable
 from .service import AccountFilter, SubmitCode, SubmitResult, TaskService, set_interaction, stamp_owner
 
 BLEND_DIMENSIONS = {"PORTRAIT": "--ar 2:3", "SQUARE": "--ar 1:1", "LANDSCAPE": "--ar 3:2"}
-MAX_REFERENCE_IMAGES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,27 +49,6 @@ class Submissions:
 
     async def _hook_problem(self, common: Common) -> SubmitResult | None:
         return await self._service.check_url(common.notify_hook, "notifyHook")
-
-    async def imagine_with_images(self, prompt: str, images: Sequence[str], common: Common) -> SubmitResult:
-        """Image prompts: uploaded to the account's channel at run time, their URLs put before the prompt."""
-        prompt = prompt.strip()
-        problem = self._service.validate_prompt(prompt) or await self._hook_problem(common)
-        if problem is not None:
-            return problem
-        if len(images) > MAX_REFERENCE_IMAGES:
-            return invalid(f"at most {MAX_REFERENCE_IMAGES} reference images are allowed")
-        try:
-            decoded = decode_all(images, "base64Array")
-        except InvalidImage as exc:
-            return invalid(str(exc))
-        task = self._service.new_task(TaskAction.IMAGINE, bot_type=common.bot_type, prompt=prompt, prompt_en=prompt,
-                                      description=f"/imagine {prompt}", state=common.state,
-                                      notify_hook=self._service.notify_hook(common.notify_hook))
-        stamp_owner(task, common.owner)
-        uploads = [await self._service.store_upload(task.id, n, image) for n, image in enumerate(decoded)]
-        set_interaction(task, SlashSpec("imagine", [payloads.string_option("prompt", prompt)],
-                                        application_id=APPLICATION_IDS[common.bot_type], reference_images=uploads))
-        return await self._service.place(task, common.account_filter, path_mode=common.path_mode)
 
     async def describe(self, image: str | None, link: str | None, common: Common) -> SubmitResult:
         if bool(image) == bool(link):

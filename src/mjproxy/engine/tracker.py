@@ -36,10 +36,10 @@ from ..midjourney.events import (
 from .commits import GroupCommitter
 from .correlation import Correlator
 from .images import DISCORD_IMAGE_KEY, MEDIA_KEY, PENDING_IMAGE_KEY, THUMBNAIL_KEY, ImageHost
+from .ports import AccountNotices, SlotReleaser
 
 log = logging.getLogger(__name__)
 
-FinishedHook = Callable[[Task], None]
 COMPLETE_ON_ACK_KEY = "_completeOnAck"
 ACCOUNT_NOTICES = frozenset({NoticeKind.PENDING_MOD, NoticeKind.BLOCKED, NoticeKind.SUBSCRIPTION,
                              NoticeKind.CREDITS_EXHAUSTED, NoticeKind.TOS, NoticeKind.CAPTCHA})
@@ -61,20 +61,18 @@ def _log_failure(future: asyncio.Future[None]) -> None:
 
 class Tracker:
     def __init__(self, committer: GroupCommitter, clock: Clock, *,
-                 on_finished: FinishedHook, rewrite_url: UrlRewriter | None = None,
-                 queued_timeout_minutes: float = 30.0,
-                 on_account_notice: Callable[[str, NoticeKind, str], None] | None = None,
-                 image_host: ImageHost | None = None, store_previews: bool = False,
-                 on_job_done: FinishedHook | None = None) -> None:
-        self._on_account_notice = on_account_notice
+                 slots: SlotReleaser, rewrite_url: UrlRewriter | None = None,
+                 queued_timeout_minutes: float = 30.0, notices: AccountNotices | None = None,
+                 image_host: ImageHost | None = None, store_previews: bool = False) -> None:
+        self._notices = notices
         self._image_host = image_host
         self._store_previews = store_previews and image_host is not None
         self._image_jobs: set[asyncio.Task[None]] = set()
-        # Midjourney is done with a job before its image is stored: its account slot can serve the next one.
-        self._on_job_done = on_job_done
+        # A slot is freed when its task ends, or already when Midjourney is done with the job and only its
+        # image is still being stored: the account can serve the next job meanwhile.
+        self._slots = slots
         self._committer = committer
         self._clock = clock
-        self._on_finished = on_finished
         self._rewrite_url = rewrite_url or (lambda url: url)
         self._queued_timeout_ms = int(queued_timeout_minutes * 60_000)
         self._live: dict[str, Task] = {}
@@ -117,7 +115,7 @@ class Tracker:
             self._hand_over_click(task)
         future = self._committer.submit(task)
         if task.status.is_terminal:
-            future.add_done_callback(lambda _: self._on_finished(task))
+            future.add_done_callback(lambda _: self._slots.release(task))
         return future
 
     def _hand_over_click(self, task: Task) -> None:
@@ -265,9 +263,9 @@ class Tracker:
         if match is None and from_history:
             return
         if match is None:
-            if isinstance(event, JobNotice) and event.kind in ACCOUNT_NOTICES and self._on_account_notice:
+            if isinstance(event, JobNotice) and event.kind in ACCOUNT_NOTICES and self._notices:
                 # Not tied to a job (§6.19): still the account's health.
-                self._on_account_notice(account_id, event.kind, f"[{event.title}] {event.description}".strip())
+                self._notices.on_notice(account_id, event.kind, f"[{event.title}] {event.description}".strip())
             if isinstance(event, JobNotice) and event.kind != NoticeKind.INFO:
                 log.warning("account %s: notice %s not tied to a task: %s", account_id, event.kind.value,
                             event.title)
@@ -399,8 +397,8 @@ class Tracker:
             return False
         reason = f"[{event.title}] {event.description}".strip()
         self._finish_failed(task, reason, FailureCategory.ACCOUNT.value)
-        if self._on_account_notice is not None and task.account_id:
-            self._on_account_notice(task.account_id, event.kind, reason)
+        if self._notices is not None and task.account_id:
+            self._notices.on_notice(task.account_id, event.kind, reason)
         return True
 
     # -- re-hosting (engine/images.py) ----------------------------------------------------------
@@ -411,8 +409,7 @@ class Tracker:
         task.start_time = task.start_time or now_ms(self._clock)
         task.progress = "100%"
         self._extend_deadline(task)
-        if self._on_job_done is not None:
-            self._on_job_done(task)
+        self._slots.release(task)
 
     def _spawn_rehost(self, task: Task) -> None:
         self._spawn_image_job(self._rehost(task), task.id)

@@ -44,6 +44,10 @@ class FetchTooLarge(FetchRefused):
     pass
 
 
+class Unresolvable(FetchRefused):
+    """The host name has no address here (or the resolver did not answer in time)."""
+
+
 @dataclass(frozen=True, slots=True)
 class FetchPolicy:
     allow_networks: tuple[IPNetwork, ...] = ()
@@ -113,9 +117,9 @@ async def resolve(host: str, port: int, *, timeout: float = 10.0) -> list[IPAddr
         async with asyncio.timeout(timeout):
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise FetchRefused(f"{host} cannot be resolved: {exc}") from None
+        raise Unresolvable(f"{host} cannot be resolved: {exc}") from None
     except TimeoutError:
-        raise FetchRefused(f"{host} could not be resolved within {timeout:g} s") from None
+        raise Unresolvable(f"{host} could not be resolved within {timeout:g} s") from None
     addresses: list[IPAddress] = []
     for info in infos:
         text = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id
@@ -154,6 +158,21 @@ async def check_url(url: str, policy: FetchPolicy) -> None:
     parsed = parse_url(url)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     await checked_addresses(parsed.host, port, policy)
+
+
+async def check_forwarded_url(url: str, policy: FetchPolicy) -> None:
+    """The check for a URL we hand to Discord for Midjourney to fetch: never an address of our network.
+
+    The same rules as ``check_url``, with one difference: a name that does not resolve here is passed on.
+    Midjourney resolves it on the public internet, and a name that could lead it into our network (an
+    internal name, a private address) resolves here and is refused.
+    """
+    parsed = parse_url(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        await checked_addresses(parsed.host, port, policy)
+    except Unresolvable:
+        return
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
+import orjson
+
 from mjproxy.domain.task import BotType, Button, Task, TaskAction, TaskStatus
 
 # Task has no owner field yet; the engine records the API key that submitted a task here. The leading
@@ -20,9 +22,18 @@ OWNER_EXTRA_KEY = "_owner"
 _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Task))
 _KNOWN: frozenset[str] = frozenset(_FIELD_NAMES)
 
-# Compact separators: smaller rows, and json.dumps is measurably faster without the padding.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# Every task change is encoded: orjson, ~4x faster than the standard library, compact output either
+# way; what orjson refuses (integers beyond 64 bits in free-form ``extra``) the standard library encodes.
+# Decoding stays with the standard library: orjson would read such an integer back as a float.
+_std_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _decode = json.JSONDecoder().decode
+
+
+def _encode(data: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(data).decode()
+    except orjson.JSONEncodeError:
+        return _std_encode(data)
 
 
 def task_to_data(task: Task) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
 from mjproxy.store.migrations import upgrade
+from mjproxy.store.postgres import PoolOptions, engine_options, is_postgres, retry_unavailable, with_driver
 
 # The in-loop reader (see InLoopReader) must never stall the event loop for long; past this it gives
 # up and the query goes the ordinary async way.
@@ -45,7 +46,12 @@ def _file_path(database: str) -> str:
 
 def _ensure_parent_dir(database: str) -> None:
     # A fresh install points at data/mjproxy.db; sqlite would fail with "unable to open database file".
-    Path(_file_path(database)).parent.mkdir(parents=True, exist_ok=True)
+    path = Path(_file_path(database))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The database holds tokens and key hashes: created readable by its owner only. SQLite gives its -wal
+    # and -shm files the database file's mode, so they are private too.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(memory: bool, *, background_checkpoints: bool = False) -> list[str]:
@@ -246,8 +252,11 @@ class Database:
         in_loop_reader: InLoopReader | None = None,
         checkpointer: WalCheckpointer | None = None,
         thread_writer: ThreadWriter | None = None,
+        reconnect_seconds: float | None = None,
     ) -> None:
         self._engine = engine
+        # PostgreSQL only: how long checkouts and batch writes keep retrying an unreachable database.
+        self._reconnect_seconds = reconnect_seconds
         self._thread_writer = thread_writer
         self._in_loop_reader = in_loop_reader
         self._checkpointer = checkpointer
@@ -266,10 +275,19 @@ class Database:
         self._serialise_reads = serialise_reads
 
     @classmethod
-    async def connect(cls, url: str, *, echo: bool = False) -> Database:
-        """Open the engine, tune SQLite, and migrate the schema (refusing a newer one)."""
+    async def connect(cls, url: str, *, echo: bool = False, pool: PoolOptions | None = None) -> Database:
+        """Open the engine, tune SQLite, and migrate the schema (refusing a newer one).
+
+        ``pool`` sizes the connection pool and sets the timeouts on PostgreSQL (see store/postgres.py).
+        """
         parsed = make_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
+        reconnect_seconds: float | None = None
+        if is_postgres(parsed):
+            parsed = with_driver(parsed)
+            pool = pool or PoolOptions()
+            kwargs.update(engine_options(pool))
+            reconnect_seconds = pool.reconnect_seconds
         is_sqlite = parsed.get_backend_name() == "sqlite"
         memory = is_sqlite and _is_memory(parsed.database)
         if is_sqlite and memory:
@@ -296,7 +314,10 @@ class Database:
         checkpointer: WalCheckpointer | None = None
         writer: ThreadWriter | None = None
         try:
-            version = await _migrate(engine)
+            if reconnect_seconds is None:
+                version = await _migrate(engine)
+            else:  # a node may start before its database is up (compose, failover): wait for it
+                version = await retry_unavailable(lambda: _migrate(engine), within_seconds=reconnect_seconds)
             if local_file and parsed.database:
                 reader = InLoopReader(_file_path(parsed.database), engine.dialect)
                 checkpointer = WalCheckpointer(_file_path(parsed.database))
@@ -306,7 +327,7 @@ class Database:
             await engine.dispose()
             raise
         return cls(engine, version, serialise_reads=memory, in_loop_reader=reader, checkpointer=checkpointer,
-                   thread_writer=writer)
+                   thread_writer=writer, reconnect_seconds=reconnect_seconds)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -340,6 +361,9 @@ class Database:
         if self._serialise_reads and self._write_lock is not None:
             async with self._write_lock, self._engine.connect() as conn:
                 yield conn
+        elif self._reconnect_seconds is not None:
+            async with self._checkout() as conn:
+                yield conn
         else:
             async with self._engine.connect() as conn:
                 yield conn
@@ -354,9 +378,29 @@ class Database:
         if self._write_lock is not None:
             async with self._write_lock, self._engine.begin() as conn:
                 yield conn
+        elif self._reconnect_seconds is not None:
+            async with self._checkout() as conn, conn.begin():
+                yield conn
         else:
             async with self._engine.begin() as conn:
                 yield conn
+
+    @contextlib.asynccontextmanager
+    async def _checkout(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled PostgreSQL connection, waiting out a database restart (see store/postgres.py)."""
+        assert self._reconnect_seconds is not None
+        conn = await retry_unavailable(lambda: self._engine.connect().start(), within_seconds=self._reconnect_seconds)
+        try:
+            yield conn
+        finally:
+            await asyncio.shield(conn.close())  # as AsyncConnection's __aexit__: back to the pool even if cancelled
+
+    async def _retried(self, write: Callable[[], Awaitable[None]]) -> None:
+        # A whole batch again when the connection died under it: the rows are complete documents.
+        if self._reconnect_seconds is None:
+            await write()
+        else:
+            await retry_unavailable(write, within_seconds=self._reconnect_seconds)
 
     async def execute_many(self, statement: UpdateBase, rows: list[dict[str, Any]]) -> None:
         """One statement for many rows in one transaction (the group committer's batches)."""
@@ -366,8 +410,12 @@ class Database:
             async with self._write_lock:
                 await asyncio.to_thread(self._thread_writer.executemany, sql, params)
             return
-        async with self.write() as conn:
-            await conn.execute(statement, rows)
+
+        async def write() -> None:
+            async with self.write() as conn:
+                await conn.execute(statement, rows)
+
+        await self._retried(write)
 
     async def execute_batches(self, batches: Sequence[tuple[UpdateBase, list[dict[str, Any]]]]) -> None:
         """``execute_many`` for several statements in one transaction: a task change and the rows that must
@@ -380,9 +428,13 @@ class Database:
             async with self._write_lock:
                 await asyncio.to_thread(writer.execute_batches, prepared)
             return
-        async with self.write() as conn:
-            for statement, rows in batches:
-                await conn.execute(statement, rows)
+
+        async def write() -> None:
+            async with self.write() as conn:
+                for statement, rows in batches:
+                    await conn.execute(statement, rows)
+
+        await self._retried(write)
 
     async def scrub(self) -> None:
         """Rewrite the SQLite file so that no old version of a row survives in free pages or the WAL.

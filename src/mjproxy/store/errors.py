@@ -19,6 +19,10 @@ class SchemaTooNewError(StoreError):
         self.code_version = code_version
 
 
+class DatabaseUnavailable(StoreError):
+    """The database could not be reached for longer than the configured reconnect window (PostgreSQL)."""
+
+
 class TaskNotFound(StoreError, LookupError):
     """An update addressed a task whose row no longer exists (deleted, or never inserted)."""
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from mjproxy.store import schema
 from mjproxy.store.errors import SchemaTooNewError
+from mjproxy.store.postgres import prepare_migration
 
 Step = str | Callable[[Connection], None]
 
@@ -105,9 +106,6 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 LATEST_VERSION = MIGRATIONS[-1].version
 
-# Arbitrary constant key for pg_advisory_xact_lock: nodes starting together migrate one at a time.
-_PG_MIGRATION_LOCK = 0x6D6A7072
-
 
 def _check_order(migrations: Sequence[Migration]) -> None:
     versions = [m.version for m in migrations]
@@ -142,7 +140,7 @@ def upgrade(conn: Connection, migrations: Sequence[Migration] = MIGRATIONS) -> i
     _check_order(migrations)
     latest = migrations[-1].version
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        prepare_migration(conn)  # under the cluster-wide migration lock; see store/postgres.py
     found = current_version(conn)
     if found > latest:
         raise SchemaTooNewError(found, latest)

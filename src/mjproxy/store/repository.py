@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import UpdateBase
 
 from mjproxy.domain.clock import Clock, SystemClock, now_ms
-from mjproxy.domain.task import Task, TaskStatus
+from mjproxy.domain.task import Task, TaskAction, TaskStatus
 from mjproxy.store.codec import task_from_data, task_to_row
 from mjproxy.store.database import Database
 from mjproxy.store.errors import TaskConflict, TaskNotFound
@@ -22,6 +23,20 @@ from mjproxy.store.schema import tasks
 OPEN_STATUSES: frozenset[TaskStatus] = frozenset(
     {TaskStatus.NOT_START, TaskStatus.MODAL, TaskStatus.SUBMITTED, TaskStatus.IN_PROGRESS}
 )
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    """Further narrowing for listings (the dashboard's gallery): each field set must match.
+
+    ``owner`` here is a filter an admin chose (one key's tasks); the ``owner`` argument of ``list_page``
+    stays the caller's isolation and both apply.
+    """
+
+    actions: Collection[TaskAction] | None = None
+    account_id: str | None = None
+    owner: str | None = None
+    parent_id: str | None = None
+
 
 # A statement and its parameter rows, written in the same transaction as a batch of task updates.
 SideWrite = tuple[UpdateBase, list[dict[str, Any]]]
@@ -64,10 +79,12 @@ class TaskRepository(Protocol):
         limit: int = 100,
         statuses: Collection[TaskStatus] | None = None,
         owner: str | None = None,
+        narrow: TaskFilter | None = None,
     ) -> list[Task]:
-        """A page of tasks, newest first, optionally only these statuses / this owner."""
+        """A page of tasks, newest first, optionally only these statuses / this owner / ``narrow``."""
 
-    async def count(self, *, statuses: Collection[TaskStatus] | None = None, owner: str | None = None) -> int:
+    async def count(self, *, statuses: Collection[TaskStatus] | None = None, owner: str | None = None,
+                    narrow: TaskFilter | None = None) -> int:
         """How many tasks ``list_page`` would page through with the same filters."""
 
     async def list_unfinished(self, account_id: str | None = None) -> list[Task]:
@@ -112,12 +129,22 @@ _IN_CHUNK = 500
 _INSERT_BATCH = 5_000
 
 
-def _filters(statuses: Collection[TaskStatus] | None, owner: str | None) -> list[sa.ColumnElement[bool]]:
+def _filters(statuses: Collection[TaskStatus] | None, owner: str | None,
+             narrow: TaskFilter | None = None) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = []
     if statuses is not None:
         where.append(tasks.c.status.in_([TaskStatus(s).value for s in statuses]))
     if owner is not None:
         where.append(tasks.c.owner == owner)
+    if narrow is not None:
+        if narrow.actions is not None:
+            where.append(tasks.c.action.in_([TaskAction(a).value for a in narrow.actions]))
+        if narrow.account_id is not None:
+            where.append(tasks.c.account_id == narrow.account_id)
+        if narrow.owner is not None:
+            where.append(tasks.c.owner == narrow.owner)
+        if narrow.parent_id is not None:
+            where.append(tasks.c.parent_id == narrow.parent_id)
     return where
 
 
@@ -201,18 +228,20 @@ class SqlTaskRepository:
         limit: int = 100,
         statuses: Collection[TaskStatus] | None = None,
         owner: str | None = None,
+        narrow: TaskFilter | None = None,
     ) -> list[Task]:
         query = (
             sa.select(tasks.c.data)
-            .where(*_filters(statuses, owner))
+            .where(*_filters(statuses, owner, narrow))
             .order_by(tasks.c.id.desc())
             .offset(max(offset, 0))
             .limit(max(limit, 0))
         )
         return await self._select_tasks(query)
 
-    async def count(self, *, statuses: Collection[TaskStatus] | None = None, owner: str | None = None) -> int:
-        query = sa.select(sa.func.count()).select_from(tasks).where(*_filters(statuses, owner))
+    async def count(self, *, statuses: Collection[TaskStatus] | None = None, owner: str | None = None,
+                    narrow: TaskFilter | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(tasks).where(*_filters(statuses, owner, narrow))
         async with self._db.read() as conn:
             return int((await conn.execute(query)).scalar_one())
 

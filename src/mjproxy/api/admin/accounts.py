@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from ...domain.account import AccountDefinition, SpeedMode
 from ...domain.secrets import mask_secret
@@ -73,7 +73,9 @@ def _discord_id(value: Any) -> Any:
 def _token(value: Any) -> Any:
     if value is None:
         return None
-    text = str(value).strip()
+    if not isinstance(value, str):  # a number coerced into a token would break the account at connect time
+        raise ValueError("must be a string (the Discord user token)")
+    text = value.strip()
     if not text:
         raise ValueError("must not be empty")
     return text
@@ -90,7 +92,7 @@ class AccountFieldsIn(BaseModel):
 
     guildId: str | None = None
     channelId: str | None = None
-    userToken: str | None = Field(None, max_length=512)
+    userToken: StrictStr | None = Field(None, max_length=512)
     userAgent: str | None = Field(None, max_length=1000)
     coreSize: int | None = Field(None, ge=1, le=50)
     queueSize: int | None = Field(None, ge=0, le=1000)
@@ -120,7 +122,7 @@ class AccountFieldsIn(BaseModel):
 class AccountCreateIn(AccountFieldsIn):
     guildId: str
     channelId: str
-    userToken: str = Field(max_length=512)
+    userToken: StrictStr = Field(max_length=512)
 
     @field_validator("userToken")
     @classmethod

@@ -1,4 +1,9 @@
-"""API-key administration under /mj/api-key: create (the key is shown once), list, revoke. Admin only."""
+"""API-key administration under /mj/api-key: create (the key is shown once), list, revoke. Admin only.
+
+On an open server (no secret configured, no key yet) every caller is admin, so the first caller to create a
+key would own the server and lock everyone else out. These routes are therefore closed (403) until the
+operator creates the first admin key out of band: ``mjproxy keys create --scope admin`` or the configuration.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,24 @@ from ...engine.keys import KeyRing
 from ..auth import authenticator_of, require_admin
 from ..errors import ApiError
 
-router = APIRouter(prefix="/api-key", tags=["api keys"], dependencies=[Depends(require_admin)])
+FIRST_KEY_HINT = ("this server is open (no credential is configured), so API keys cannot be managed over HTTP: "
+                  "anyone could create the first admin key and lock everyone else out. Create the first admin key "
+                  "on the server with `mjproxy keys create --scope admin --name <name>` (or set "
+                  "server.admin_secret, or security.api_keys in the configuration); then use it here")
+
+# Logged once at start-up (the banner) when the server is open.
+OPEN_SERVER_WARNING = ("OPEN SERVER: no credential is configured, so every caller is admin (fine on loopback only). "
+                       "Create the first admin key with `mjproxy keys create --scope admin --name <name>` (or set "
+                       "server.admin_secret); /mj/api-key/* answers 403 until then")
+
+
+async def refuse_on_open_server(request: Request) -> None:
+    if await authenticator_of(request).open():
+        raise ApiError(403, FIRST_KEY_HINT)
+
+
+router = APIRouter(prefix="/api-key", tags=["api keys"],
+                   dependencies=[Depends(refuse_on_open_server), Depends(require_admin)])
 
 
 class KeyCreateIn(BaseModel):

@@ -1,0 +1,1 @@
+"""The dashboard face: server-rendered pages (Jinja2 + htmx) at ``/`` and ``/dashboard/*``."""

@@ -16,6 +16,7 @@ from ..auth import Principal, require_user
 from ..errors import ApiError
 from ..paging import MAX_PAGE
 from . import images
+from .encoding import TaskJSONResponse
 from .schemas import (
     AccountFilterIn,
     ActionIn,
@@ -86,13 +87,10 @@ router = APIRouter(dependencies=[Depends(require_user)])
              summary="Create images from a prompt (/imagine), optionally with image prompts")
 async def submit_imagine(body: ImagineIn, request: Request) -> SubmitResultOut:
     images = [*(body.base64Array or []), *([body.base64] if body.base64 else [])]
-    if images:
-        result = await submissions_of(request).imagine_with_images(body.prompt or "", images, common(body, request))
-        return SubmitResultOut.of(result)
     result = await service_of(request).submit_imagine(ImagineRequest(
         prompt=body.prompt or "", bot_type=BotType(body.botType), state=body.state,
         notify_hook=body.notifyHook, account_filter=account_filter(body.accountFilter), mode=speed_mode(request),
-        owner=owner_of(request)))
+        owner=owner_of(request), images=tuple(images)))
     return SubmitResultOut.of(result)
 
 
@@ -180,11 +178,12 @@ async def fetch_task(task_id: str, request: Request,
     task = await service_of(request).get(task_id, owner=owner_of(request))
     if task is None:
         raise ApiError(404, f"task {task_id} not found")
-    # The hot polling path: the dict is already plain JSON, so skip FastAPI's re-encoding pass.
+    # The plain case is answered by fast_fetch.py in front of FastAPI; this route serves the rest and must
+    # answer the same bytes. The dict is already plain JSON, so FastAPI's re-encoding pass is skipped.
     body = task_json(task)
     if withBase64:
         body = await images.with_base64(request, task, body)
-    return JSONResponse(body)
+    return TaskJSONResponse(body)
 
 
 @router.post("/task/list-by-condition", tags=["task"], summary="Tasks by ids (unknown ids are skipped)")
@@ -205,8 +204,8 @@ async def list_tasks(request: Request, page: int = Query(1, ge=1, le=MAX_PAGE),
                      size: int = Query(100, ge=1, le=1000)) -> JSONResponse:
     tasks, total = await service_of(request).list_page(offset=(page - 1) * size, limit=size,
                                                        owner=owner_of(request))
-    return JSONResponse([task_json(t) for t in tasks],
-                        headers={"X-Total-Count": str(total), "X-Page": str(page), "X-Page-Size": str(size)})
+    return TaskJSONResponse([task_json(t) for t in tasks],
+                            headers={"X-Total-Count": str(total), "X-Page": str(page), "X-Page-Size": str(size)})
 
 
 @router.get("/task/queue", tags=["task"], summary="Waiting and running tasks, oldest first")

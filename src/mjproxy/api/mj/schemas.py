@@ -30,7 +30,7 @@ class SubmitCommon(BaseModel):
         if value is None or not value.strip():
             return None
         value = value.strip()
-        if not value.startswith(("http://", "https://")):
+        if not value.lower().startswith(("http://", "https://")):  # schemes are case-insensitive (RFC 3986)
             raise ValueError("must be an http:// or https:// URL")
         return value
 

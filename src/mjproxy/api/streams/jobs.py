@@ -23,8 +23,8 @@ from fastapi.responses import JSONResponse, Response
 from sse_starlette import ServerSentEvent
 
 from ...engine.events import TaskChanged
+from ...engine.jobdesk import Answer, JobDesk
 from ...engine.jobs import JobStatus, render_job
-from ..useapi.jobs import Answer, JobDesk
 from .hub import StreamEvent, Subscription, dumps
 from .routes import hub_of, service_of, stream_response
 

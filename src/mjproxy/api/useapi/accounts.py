@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from ...domain.account import AccountDefinition, AccountState
 from ...engine.accounts import AccountManager
+from ...engine.capacity import WAITING_FOR_HUMAN
 from ...engine.jobs import mask_token
 from ...midjourney.errors import SubmitError
 from ...store.errors import AccountConflict
-from .capacity import WAITING_FOR_HUMAN
 from .errors import JobError
 from .http import admin, body_of
-from .schemas import MAX_JOBS_LIMIT, AccountIn
+from .schemas import MAX_JOBS_LIMIT, AccountIn, json_body
 
 router = APIRouter(tags=["useapi (v2)"], dependencies=[Depends(admin)])
 
@@ -63,6 +63,7 @@ async def get_account(channel: str, request: Request) -> dict[str, Any]:
 
 
 @router.post("/account/midjourney/{channel}", status_code=204, response_class=Response,
+             openapi_extra=json_body(AccountIn),
              summary="Create or update the account of a channel")
 async def put_account(channel: str, request: Request) -> Response:
     manager = manager_of(request)

@@ -1,14 +1,11 @@
-"""useapi's error answers: ``{"error": <text>, …, "code": <HTTP status>}``, and its fixed messages."""
+"""useapi's error answers: ``{"error": <text>, …, "code": <HTTP status>}``."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ...engine.jobs import JobRefused
 from ..errors import ApiError
-
-PENDING_MOD_ERROR = ("Your Discord account has received a pending moderation message from Midjourney. Please address "
-                     "this issue and POST account/midjourney/{channel}/reset before making any new API calls.")
-SUBSCRIPTION_ERROR = "Account has no subscription or subscription expired"
 
 
 class JobError(ApiError):
@@ -17,6 +14,7 @@ class JobError(ApiError):
     def __init__(self, code: int, error: str, /, **fields: Any) -> None:
         super().__init__(code, error, {"error": error, **fields, "code": code})
 
-
-def not_found(jobid: str) -> JobError:
-    return JobError(404, f"Unable to locate job {jobid}")
+    @classmethod
+    def of(cls, refused: JobRefused) -> JobError:
+        """The engine's refusal of a job, answered in useapi's shape."""
+        return cls(refused.status, refused.error, **refused.fields)

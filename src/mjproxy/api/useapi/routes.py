@@ -1,7 +1,7 @@
 """The useapi.net jobs dialect under /v2 (docs/useapi.md): jobs over the same engine as /mj.
 
 A thin adapter: bodies are checked here and answered with useapi's own messages; the use cases live in
-``jobs.JobDesk``. Callbacks (``replyUrl``) carry the job JSON through the ``useapi`` callback format.
+``engine.jobdesk.JobDesk``. Callbacks (``replyUrl``) carry the job JSON through the ``useapi`` callback format.
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from ...domain.media import MAX_IMAGE_BYTES, InvalidImage, check_image_bytes, is_http_url
+from ...engine.jobdesk import Answer, JobDesk, Reply
 from ...engine.jobs import FORMAT, render_job
 from ...net.guard import FetchPolicy, FetchRefused, GuardedClient
 from ...notify.formats import register_format
 from ..auth import Principal
 from ..streams.jobs import job_stream
 from .accounts import router as accounts_router
+from .answers import submit_answer
 from .errors import JobError
-from .http import body_of, user
-from .jobs import Answer, JobDesk, Reply
+from .http import JobRoute, body_of, user
 from .schemas import (
     MAX_PROMPT,
     MAX_REPLY,
@@ -35,6 +36,7 @@ from .schemas import (
     DescribeIn,
     ImagineIn,
     SeedIn,
+    json_body,
 )
 
 BLEND_DIMENSIONS = ("portrait", "square", "landscape")
@@ -43,15 +45,10 @@ register_format(FORMAT, render_job)
 
 
 def desk_of(request: Request) -> JobDesk:
-    """One desk per application: its lock is what keeps concurrent submits within maxJobs."""
-    desk: JobDesk | None = getattr(request.app.state, "useapi_desk", None)
+    """The engine's /v2 use cases (one desk per runtime: its lock keeps concurrent submits within maxJobs)."""
+    desk: JobDesk | None = request.app.state.runtime.jobdesk
     if desk is None:
-        runtime = request.app.state.runtime
-        if runtime.accounts_manager is None:
-            raise JobError(503, "the server is starting")
-        desk = JobDesk(runtime.service, runtime.tracker, runtime.bus, runtime.accounts_manager,
-                       runtime.settings.useapi, runtime.clock)
-        request.app.state.useapi_desk = desk
+        raise JobError(503, "the server is starting")
     return desk
 
 
@@ -78,11 +75,12 @@ def check_account_choice(body: AccountChoiceIn) -> None:
         raise JobError(400, MISSING)
 
 
-router = APIRouter(tags=["useapi (v2)"])
+router = APIRouter(tags=["useapi (v2)"], route_class=JobRoute)
 router.include_router(accounts_router)
 
 
-@router.post("/jobs/imagine", summary="Create images from a prompt (/imagine)")
+@router.post("/jobs/imagine", openapi_extra=json_body(ImagineIn),
+             summary="Create images from a prompt (/imagine)")
 async def imagine(request: Request, principal: Principal = Depends(user)) -> Response:
     body = await body_of(request, ImagineIn)
     prompt = (body.prompt or "").strip()
@@ -92,12 +90,13 @@ async def imagine(request: Request, principal: Principal = Depends(user)) -> Res
     if len(prompt) > MAX_PROMPT:
         raise JobError(400, TOO_LONG)
     reply = await reply_of(body, request)
-    return await respond(await desk_of(request).imagine(prompt, body.channel, reply, principal.owner,
-                                                        discord=body.discord, server=body.server),
-                         request, body.stream)
+    return await respond(submit_answer("imagine", await desk_of(request).imagine(
+        prompt, body.channel, reply, principal.owner, discord=body.discord, server=body.server)),
+        request, body.stream)
 
 
-@router.post("/jobs/button", summary="Press a button of a completed job (U1–U4, V1–V4, 🔄, Vary, Zoom, Pan, …)")
+@router.post("/jobs/button", openapi_extra=json_body(ButtonIn),
+             summary="Press a button of a completed job (U1–U4, V1–V4, 🔄, Vary, Zoom, Pan, …)")
 async def button(request: Request, principal: Principal = Depends(user)) -> Response:
     body = await body_of(request, ButtonIn)
     if not body.jobid or not body.button:
@@ -105,11 +104,12 @@ async def button(request: Request, principal: Principal = Depends(user)) -> Resp
     if len(body.prompt or "") > MAX_PROMPT:
         raise JobError(400, TOO_LONG)
     reply = await reply_of(body, request)
-    return await respond(await desk_of(request).button(body.jobid, body.button, body.prompt, body.mask, reply,
-                                                       principal.owner), request, body.stream)
+    return await respond(submit_answer("button", await desk_of(request).button(
+        body.jobid, body.button, body.prompt, body.mask, reply, principal.owner)), request, body.stream)
 
 
-@router.post("/jobs/describe", summary="Four prompts that describe an image (/describe)")
+@router.post("/jobs/describe", openapi_extra=json_body(DescribeIn),
+             summary="Four prompts that describe an image (/describe)")
 async def describe(request: Request, principal: Principal = Depends(user)) -> Response:
     body = await body_of(request, DescribeIn)
     url = (body.describeUrl or "").strip()
@@ -118,11 +118,12 @@ async def describe(request: Request, principal: Principal = Depends(user)) -> Re
     if not is_http_url(url) or len(url) > MAX_REPLY:
         raise JobError(400, "describeUrl must be an http(s) URL of at most 1024 characters")
     check_account_choice(body)
-    return await respond(await desk_of(request).describe(url, body.channel, await reply_of(body, request),
-                                                         principal.owner), request, body.stream)
+    return await respond(submit_answer("describe", await desk_of(request).describe(
+        url, body.channel, await reply_of(body, request), principal.owner)), request, body.stream)
 
 
-@router.post("/jobs/blend", summary="Blend 2 to 5 images (/blend)")
+@router.post("/jobs/blend", openapi_extra=json_body(BlendIn),
+             summary="Blend 2 to 5 images (/blend)")
 async def blend(request: Request, principal: Principal = Depends(user)) -> Response:
     body = await body_of(request, BlendIn)
     urls = [u.strip() for u in body.blendUrls or []]
@@ -134,11 +135,12 @@ async def blend(request: Request, principal: Principal = Depends(user)) -> Respo
     check_account_choice(body)
     reply = await reply_of(body, request)
     images = [await image_data_url(url, n, request.app.state.runtime.fetch_policy) for n, url in enumerate(urls)]
-    return await respond(await desk_of(request).blend(images, dimensions, urls, body.channel, reply,
-                                                      principal.owner), request, body.stream)
+    return await respond(submit_answer("blend", await desk_of(request).blend(
+        images, dimensions, urls, body.channel, reply, principal.owner)), request, body.stream)
 
 
-@router.post("/jobs/seed", summary="The seed of a completed job")
+@router.post("/jobs/seed", openapi_extra=json_body(SeedIn),
+             summary="The seed of a completed job")
 async def seed(request: Request, principal: Principal = Depends(user)) -> dict[str, Any]:
     body = await body_of(request, SeedIn)
     if not body.jobid:
@@ -175,7 +177,7 @@ async def image_data_url(url: str, number: int, policy: FetchPolicy) -> str:
     comes from the client and the server fetches it.
     """
     field = f"blendUrls[{number}]"
-    if url.startswith("data:"):
+    if url[:5].lower() == "data:":
         return url
     if not is_http_url(url):
         raise JobError(400, f"{field} must be an http(s) URL")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 MAX_PROMPT = 2048
 MAX_REPLY = 1024  # replyUrl and replyRef
@@ -64,7 +64,7 @@ class SeedIn(_Body):
 
 
 class AccountIn(_Body):
-    discord: str | None = None
+    discord: StrictStr | None = None  # the token: a number is refused, never turned into a token
     server: str | None = None
     channel: str | None = None
     maxJobs: int | None = None
@@ -85,3 +85,10 @@ def parse_body(model: type[M], data: Any) -> M:
     if not isinstance(data, dict):
         raise ValueError("the request body must be a JSON object")
     return model.model_validate(data)
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` for a route that reads its body itself (to answer with useapi's 400s): the document
+    still describes the body, so generated clients send it right."""
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": model.model_json_schema(ref_template="#/components/schemas/{model}")}}}}

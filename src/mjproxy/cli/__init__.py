@@ -1,4 +1,5 @@
-"""The ``mjproxy`` command: ``serve`` the API, or run the ``emulator`` on its own."""
+"""The ``mjproxy`` command: ``serve`` the API, run the ``emulator`` on its own, manage ``keys``, and the client
+commands (``imagine``, ``action``, ``describe`` …, cli/client.py) that talk to a running server."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ import uvicorn
 from rich.console import Console
 from rich.markup import escape
 
-from .cli_keys import keys_app
-from .config import ConfigError, load_settings
+from ..config import ConfigError, load_settings
+from . import client
+from .keys import keys_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="mjproxy: a self-hosted Midjourney API over Discord accounts.")
 console = Console(stderr=True)
 app.add_typer(keys_app, name="keys")
+client.register(app)
 
 # Rich markup: the TOML table name must be escaped, or "[[accounts]]" is swallowed as a tag.
 SANDBOX_BANNER = ("[bold yellow]SANDBOX MODE[/]: no Discord account configured; using the built-in "
@@ -35,9 +38,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Override server.port")] = None,
 ) -> None:
     """Serve the HTTP API. Without any account configured, the built-in sandbox is used."""
-    from .api.app import create_app
-    from .logs import configure_logging
-    from .runtime import Runtime
+    from ..api.app import create_app
+    from ..logs import configure_logging
+    from ..runtime import Runtime
 
     try:
         settings = load_settings(config or os.environ.get("MJPROXY_CONFIG"))
@@ -71,8 +74,8 @@ def emulator(
     job_duration: Annotated[float, typer.Option(help="Seconds a job takes (0 = instant)")] = 6.0,
 ) -> None:
     """Run the Discord + Midjourney emulator on its own (point any Discord client at it)."""
-    from .emulator import EmulatorConfig, run_standalone
-    from .logs import configure_logging
+    from ..emulator import EmulatorConfig, run_standalone
+    from ..logs import configure_logging
 
     configure_logging("INFO")
     with contextlib.suppress(KeyboardInterrupt):

@@ -1,18 +1,18 @@
 """Which account a /v2 job runs on: the named channel or a random healthy one with room, and why not.
 
 useapi.net never queues: an account running ``maxJobs`` jobs answers 429 with the jobs it runs, one that
-waits for a human answers 596 (402 without subscription). Callers hold the desk's lock from this check to
-the task being enqueued, so the count cannot change in between.
+waits for a human answers 596 (402 without subscription). Callers (``jobdesk.JobDesk``) hold the desk's lock
+from this check to the task being enqueued, so the count cannot change in between.
 """
 
 from __future__ import annotations
 
 import random
 
-from ...domain.account import AccountDefinition, AccountState
-from ...engine.accounts import AccountManager
-from ...engine.scheduler import AccountQueue, Scheduler
-from .errors import PENDING_MOD_ERROR, SUBSCRIPTION_ERROR, JobError
+from ..domain.account import AccountDefinition, AccountState
+from .accounts import AccountManager
+from .jobs import PENDING_MOD_ERROR, SUBSCRIPTION_ERROR, JobRefused
+from .scheduler import AccountQueue, Scheduler
 
 WAITING_FOR_HUMAN = frozenset({AccountState.PENDING_MOD_MESSAGE, AccountState.CAPTCHA_REQUIRED})
 
@@ -25,15 +25,15 @@ class Capacity:
     def definition(self, channel: str) -> AccountDefinition | None:
         return self._accounts.definition(channel)
 
-    def health_error(self, queue: AccountQueue) -> JobError | None:
+    def health_error(self, queue: AccountQueue) -> JobRefused | None:
         account = queue.account
         if account.state in WAITING_FOR_HUMAN:
-            return JobError(596, PENDING_MOD_ERROR.format(channel=account.id),
+            return JobRefused(596, PENDING_MOD_ERROR.format(channel=account.id),
                             errorDetails=account.state_reason or account.state.value)
         if account.state == AccountState.SUBSCRIPTION_REQUIRED:
-            return JobError(402, SUBSCRIPTION_ERROR, errorDetails=account.state_reason or account.state.value)
+            return JobRefused(402, SUBSCRIPTION_ERROR, errorDetails=account.state_reason or account.state.value)
         if not account.state.accepts_work:
-            return JobError(503, f"Account {account.id} is unavailable ({account.state.value})",
+            return JobRefused(503, f"Account {account.id} is unavailable ({account.state.value})",
                             errorDetails=account.state_reason or "")
         return None
 
@@ -49,17 +49,17 @@ class Capacity:
     def _has_room(self, queue: AccountQueue, limit: int) -> bool:
         return len(queue.running) + len(queue.waiting) + queue.reserved < limit
 
-    def _full(self, queues: list[AccountQueue], limit: int) -> JobError:
+    def _full(self, queues: list[AccountQueue], limit: int) -> JobRefused:
         executing = [job for queue in queues for job in self._executing(queue)]
-        return JobError(429, f"Maximum of {limit} jobs executing in parallel supported", executingJobs=executing)
+        return JobRefused(429, f"Maximum of {limit} jobs executing in parallel supported", executingJobs=executing)
 
     def on_account(self, channel: str, max_jobs: int | None) -> tuple[AccountQueue, int]:
         """The account of a follow-up (or a pinned submit), if healthy and with room."""
         queue = self._scheduler.queue_of(channel)
         if queue is None:
             if self.definition(channel) is not None:
-                raise JobError(503, f"Account {channel} is disabled")
-            raise JobError(400, f"Channel {channel} is not configured, see account/midjourney")
+                raise JobRefused(503, f"Account {channel} is disabled")
+            raise JobRefused(400, f"Channel {channel} is not configured, see account/midjourney")
         problem = self.health_error(queue)
         if problem is not None:
             raise problem
@@ -74,7 +74,7 @@ class Capacity:
             return self.on_account(channel, max_jobs)
         queues = self._scheduler.queues()
         if not queues:
-            raise JobError(404, "No Midjourney account is configured, see account/midjourney")
+            raise JobRefused(404, "No Midjourney account is configured, see account/midjourney")
         healthy = [q for q in queues if q.account.state.accepts_work]
         if not healthy:
             problems = [p for p in (self.health_error(q) for q in queues) if p is not None]
@@ -91,6 +91,6 @@ class Capacity:
         if definition is None:
             return
         if discord and discord != definition.user_token:
-            raise JobError(400, f"discord value does not match the account configured for channel {definition.id}")
+            raise JobRefused(400, f"discord value does not match the account configured for channel {definition.id}")
         if server and server != definition.guild_id:
-            raise JobError(400, f"server {server} does not match the account configured for channel {definition.id}")
+            raise JobRefused(400, f"server {server} does not match the account configured for channel {definition.id}")

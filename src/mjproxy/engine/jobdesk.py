@@ -13,14 +13,14 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from ...config import UseapiSettings
-from ...domain.buttons import ButtonKind, parse_custom_id, requires_modal
-from ...domain.clock import Clock, now_ms
-from ...domain.task import Task, TaskAction, TaskStatus, task_json
-from ...engine.accounts import AccountManager
-from ...engine.actions import ActionRequest, Actions, button_label
-from ...engine.events import EventBus, TaskChanged
-from ...engine.jobs import (
+from ..domain.buttons import ButtonKind, parse_custom_id, requires_modal
+from ..domain.clock import Clock, now_ms
+from ..domain.task import Task, TaskAction, TaskStatus, task_json
+from .accounts import AccountManager
+from .actions import ActionRequest, Actions, button_label
+from .capacity import Capacity
+from .events import EventBus, TaskChanged
+from .jobs import (
     BUTTON,
     CHILDREN,
     DISCORD,
@@ -29,18 +29,19 @@ from ...engine.jobs import (
     NOTIFY_FORMAT,
     REPLY_REF,
     SERVER,
+    SUBSCRIPTION_ERROR,
     VERB,
     FailureKind,
+    JobRefused,
     failure_kind,
+    job_not_found,
     mask_token,
     render_job,
 )
-from ...engine.scheduler import AccountQueue
-from ...engine.service import AccountFilter, SubmitCode, SubmitResult, TaskService, stamp_owner, visible_to
-from ...engine.submissions import Common, Submissions
-from ...engine.tracker import IMAGE_SIZE_KEY, Tracker
-from .capacity import Capacity
-from .errors import SUBSCRIPTION_ERROR, JobError, not_found
+from .scheduler import AccountQueue
+from .service import AccountFilter, ImagineRequest, SubmitCode, SubmitResult, TaskService, stamp_owner, visible_to
+from .submissions import Common, Submissions
+from .tracker import IMAGE_SIZE_KEY, Tracker
 
 JOB_QUEUED_REASON = ("[Job queued] Midjourney queued this job behind the account's own concurrent jobs; "
                      "mjproxy does not track it (lower maxJobs)")
@@ -69,12 +70,12 @@ def is_execute_once(label: str) -> bool:
 
 class JobDesk:
     def __init__(self, service: TaskService, tracker: Tracker, bus: EventBus, accounts: AccountManager,
-                 settings: UseapiSettings, clock: Clock) -> None:
+                 clock: Clock, *, submit_wait_seconds: float) -> None:
         self._clock = clock
         self._service = service
         self._tracker = tracker
         self._accounts = accounts
-        self._settings = settings
+        self._submit_wait_seconds = submit_wait_seconds
         self._lock = asyncio.Lock()
         self._parent_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._actions = Actions(service)
@@ -91,7 +92,7 @@ class JobDesk:
     async def task(self, jobid: str, owner: str | None) -> Task:
         task = await self._service.get(jobid, owner=owner) if jobid else None
         if task is None:
-            raise not_found(jobid)
+            raise job_not_found(jobid)
         return task
 
     async def render(self, task: Task) -> dict[str, Any]:
@@ -100,13 +101,15 @@ class JobDesk:
         message_ids: dict[str, str] = {}
         if children:
             for child in await self._service.get_many([str(c["jobid"]) for c in children]):
-                if child.message_id:
-                    message_ids[child.id] = child.message_id
+                # The child's current Midjourney message, as its own job shows it (final, else progress).
+                if child.message_id or child.progress_message_id:
+                    message_ids[child.id] = str(child.message_id or child.progress_message_id)
         job = render_job(task_json(task), child_message_ids=message_ids,
                          image_size=(int(size[0]), int(size[1])) if isinstance(size, list) else None)
         definition = self.capacity.definition(task.account_id) if task.account_id and "discord" not in job else None
         if definition is not None:  # a task submitted through /mj: its account as this dialect shows it
             job.update(discord=mask_token(definition.user_token), server=definition.guild_id)
+            job.setdefault("maxJobs", definition.core_size)  # required by useapi's job schema
         return job
 
     def running(self, owner: str | None) -> list[str]:
@@ -128,18 +131,15 @@ class JobDesk:
         if problem is not None and problem.code == SubmitCode.BANNED_PROMPT:
             return await self._moderated_locally(prompt, str(problem.properties.get("bannedWord")), reply, owner)
         if problem is not None:
-            raise JobError(400, problem.description)
+            raise JobRefused(400, problem.description)
         async with self._lock:
             queue, limit = self.capacity.choose(channel, reply.max_jobs)
             self.capacity.check_identity(queue, discord, server)
-            task = self._service.new_task(TaskAction.IMAGINE, prompt=prompt, prompt_en=prompt,
-                                          description=f"/imagine {prompt}",
-                                          notify_hook=self._service.notify_hook(reply.url))
-            task.extra.update(self._job_fields("imagine", queue, limit, reply))
-            stamp_owner(task, owner)
-            result = await self._service.place(task, account_id=queue.account.id)
+            result = await self._service.submit_imagine(ImagineRequest(
+                prompt, notify_hook=reply.url, account_filter=AccountFilter(instance_id=queue.account.id),
+                owner=owner, extra=self._job_fields("imagine", queue, limit, reply)))
             self._check_placed(result, queue)
-        return await self._answer_when_seen(task.id)
+        return await self._answer_when_seen(str(result.result))
 
     async def describe(self, url: str, channel: str | None, reply: Reply, owner: str | None) -> Answer:
         async with self._lock:
@@ -147,7 +147,8 @@ class JobDesk:
             fields = {**self._job_fields("describe", queue, limit, reply), "describeUrl": url}
             result = await self._submissions.describe(None, url, self._common(queue, reply, fields, owner))
             self._check_placed(result, queue)
-        return await self._answer_when_seen(str(result.result))
+        # useapi's describe answer carries the four prompts (content): wait for the result, not the first answer.
+        return await self._answer_when_seen(str(result.result), until_done=True)
 
     async def blend(self, images: list[str], dimensions: str, urls: list[str], channel: str | None,
                     reply: Reply, owner: str | None) -> Answer:
@@ -168,16 +169,16 @@ class JobDesk:
                      owner: str | None) -> Answer:
         parent = await self.task(jobid, owner)
         if parent.status != TaskStatus.SUCCESS:
-            raise JobError(400, f"Job {jobid} is not completed; buttons need a completed job")
+            raise JobRefused(400, f"Job {jobid} is not completed; buttons need a completed job")
         found = next((b for b in parent.buttons if button_label(b) == label), None)
         if found is None:
             labels = ", ".join(button_label(b) for b in parent.buttons) or "none"
-            raise JobError(400, f"Button {label} is not supported by job {jobid} (its buttons: {labels})")
+            raise JobRefused(400, f"Button {label} is not supported by job {jobid} (its buttons: {labels})")
         parsed = parse_custom_id(found.custom_id)
         if parsed is not None and parsed.kind == ButtonKind.CUSTOM_ZOOM and not (prompt or "").strip():
-            raise JobError(400, "prompt is required for button Custom Zoom")
+            raise JobRefused(400, "prompt is required for button Custom Zoom")
         if parsed is not None and parsed.kind == ButtonKind.VARY_REGION and not mask:
-            raise JobError(400, "mask is required for button Vary (Region)")
+            raise JobRefused(400, "mask is required for button Vary (Region)")
         async with self._lock:
             parent = await self.task(jobid, owner)  # fresh children: another request may have pressed it
             if is_execute_once(label):
@@ -187,7 +188,7 @@ class JobDesk:
             queue, limit = self.capacity.on_account(parent.account_id or "",
                                             reply.max_jobs or _int(parent.extra.get(MAX_JOBS)))
             if prompt and parsed is not None and not requires_modal(parsed, queue.account.remix):
-                raise JobError(400, f"Button {label} takes no prompt unless remix mode is on")
+                raise JobRefused(400, f"Button {label} takes no prompt unless remix mode is on")
             fields = {**self._job_fields("button", queue, limit, reply), BUTTON: label}
             result = await self._actions.action(ActionRequest(parent.id, found.custom_id, notify_hook=reply.url,
                                                               extra=fields, owner=owner))
@@ -233,11 +234,11 @@ class JobDesk:
         async with self._parent_lock(parent.id):
             result = await self._actions.seed(parent.id)
         if result.code == SubmitCode.NOT_FOUND:
-            raise JobError(404, result.description)
+            raise JobRefused(404, result.description)
         if result.code == SubmitCode.VALIDATION_ERROR:
-            raise JobError(400, result.description)
+            raise JobRefused(400, result.description)
         if result.code != SubmitCode.SUCCESS:
-            raise JobError(502, "Midjourney did not send the seed", errorDetails=result.description)
+            raise JobRefused(502, "Midjourney did not send the seed", errorDetails=result.description)
         seed = str(result.result)
         return {"verb": "seed", "status": "completed", "parentJobId": parent.id, "channel": parent.account_id,
                 "seed": {"content": f"**Job ID**: {parent.message_hash}\n**seed** {seed}", "value": seed},
@@ -246,13 +247,13 @@ class JobDesk:
     async def cancel(self, jobid: str, owner: str | None) -> dict[str, Any]:
         task = await self.task(jobid, owner)
         if task.status.is_terminal:
-            raise JobError(400, f"Job {jobid} has already finished ({render_job(task_json(task))['status']})")
+            raise JobRefused(400, f"Job {jobid} has already finished ({render_job(task_json(task))['status']})")
         if task.status == TaskStatus.MODAL:  # holds no slot and is not tracked: just close it
             task.status, task.fail_reason = TaskStatus.CANCEL, "cancelled by the client"
             task.finish_time = now_ms(self._clock)
             await self._service.repo.update(task)
         elif not await self._tracker.cancel(task.id):
-            raise JobError(400, f"Job {jobid} has already finished")
+            raise JobRefused(400, f"Job {jobid} has already finished")
         return {"jobid": task.id, "status": "cancelled", "code": 200}
 
     # -- outcomes ----------------------------------------------------------------------------------------
@@ -273,16 +274,16 @@ class JobDesk:
         if result.code in (SubmitCode.SUCCESS, SubmitCode.IN_QUEUE):
             return
         if result.code == SubmitCode.QUEUE_REJECTED:
-            raise JobError(429, "Maximum of jobs executing in parallel reached",
+            raise JobRefused(429, "Maximum of jobs executing in parallel reached",
                            executingJobs=[*queue.running, *(t.id for t in queue.waiting)])
         if result.code == SubmitCode.NOT_FOUND:
-            raise JobError(503, "No account can run this job", errorDetails=result.description)
+            raise JobRefused(503, "No account can run this job", errorDetails=result.description)
         if result.code == SubmitCode.BANNED_PROMPT:
-            raise JobError(422, "Banned prompt", errorDetails=result.description, status="moderated")
-        raise JobError(400, result.description)
+            raise JobRefused(422, "Banned prompt", errorDetails=result.description, status="moderated")
+        raise JobRefused(400, result.description)
 
-    async def _answer_when_seen(self, task_id: str) -> Answer:
-        task = await self.wait_first_answer(task_id, self._settings.submit_wait_seconds)
+    async def _answer_when_seen(self, task_id: str, *, until_done: bool = False) -> Answer:
+        task = await self.wait_first_answer(task_id, self._submit_wait_seconds, until_done=until_done)
         if task.queued_by_midjourney and not task.status.is_terminal:
             # useapi's contract: a job Midjourney queued is out of the API's hands (504), and frees its slot.
             await self._tracker.fail(task.id, JOB_QUEUED_REASON, category="queued")
@@ -307,8 +308,9 @@ class JobDesk:
         job["code"] = status
         return Answer(status, job)
 
-    async def wait_first_answer(self, task_id: str, timeout: float) -> Task:
-        """The task once Midjourney has answered (started, finished, failed or queued it), or at the timeout."""
+    async def wait_first_answer(self, task_id: str, timeout: float, *, until_done: bool = False) -> Task:
+        """The task once Midjourney has answered (started, finished, failed or queued it), or at the timeout;
+        ``until_done``: once it has finished (or been queued), or at the timeout."""
         changed = self._waiters[task_id] = asyncio.Event()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -317,8 +319,9 @@ class JobDesk:
                 changed.clear()
                 task = await self._service.get(task_id)
                 if task is None:
-                    raise not_found(task_id)
-                if task.status in _ANSWERED or task.queued_by_midjourney or loop.time() >= deadline:
+                    raise job_not_found(task_id)
+                answered = task.status.is_terminal if until_done else task.status in _ANSWERED
+                if answered or task.queued_by_midjourney or loop.time() >= deadline:
                     return task
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), deadline - loop.time())
@@ -341,5 +344,5 @@ def _as_data_url(mask: str | None) -> str | None:
     if not mask:
         return None
     mask = mask.strip()
-    return mask if mask.startswith("data:") else f"data:image/png;base64,{mask}"
+    return mask if mask[:5].lower() == "data:" else f"data:image/png;base64,{mask}"
 

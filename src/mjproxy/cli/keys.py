@@ -17,11 +17,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .config import ConfigError, Settings, load_settings
-from .domain.api_keys import SCOPES
-from .store.api_keys import ApiKeyRepository
-from .store.database import Database
-from .store.secrets import generate_key
+from ..config import ConfigError, Settings, load_settings
+from ..domain.api_keys import SCOPES
+from ..store.api_keys import ApiKeyRepository
+from ..store.database import Database
+from ..store.secrets import generate_key
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys (stored hashed) and the token encryption key.")
 out = Console()
