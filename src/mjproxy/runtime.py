@@ -29,6 +29,7 @@ from .engine.scheduler import Scheduler
 from .engine.service import EngineLimits, TaskService
 from .engine.timeouts import TimeoutSweeper
 from .engine.tracker import Tracker
+from .engine.translation import PromptTranslator
 from .logs import redactor
 from .media.service import MediaService
 from .metrics import Metrics
@@ -45,6 +46,7 @@ from .store.outbox import OutboxStore
 from .store.postgres import PoolOptions
 from .store.repository import SqlTaskRepository
 from .store.secrets import KEY_FILE, cipher_of, data_dir_key
+from .translate import translator_from_settings
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -59,6 +61,9 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.bus = EventBus()
         self.metrics = Metrics()
+        self.translator = PromptTranslator(translator_from_settings(settings.translation),
+                                           settings.translation.on_failure,
+                                           ascii_too=settings.translation.translate_ascii)
         self.metrics.attach(self.bus)
         self.emulator: Emulator | None = None
         self.accounts_manager: AccountManager | None = None
@@ -147,7 +152,8 @@ class Runtime:
         service = self._service = TaskService(repo, tracker, scheduler, self.clock, limits, accounts=manager,
                                               uploads_dir=data_dir / "uploads",
                                               url_guard=PolicyUrlGuard(self.fetch_policy),
-                                              forward_guard=PolicyForwardGuard(self.fetch_policy))
+                                              forward_guard=PolicyForwardGuard(self.fetch_policy),
+                                              translator=self.translator)
         manager.bind_engine(service)
         reconciler = HistoryReconciler(tracker, manager, self.clock)
         self._dispatch.connect(tracker, reconciler, service)
@@ -193,6 +199,7 @@ class Runtime:
                 await part.stop()
         if self._notifier is not None:
             await self._notifier.aclose()
+        await self.translator.aclose()
         if self._db is not None:
             await self._db.close()
         if self.emulator is not None:

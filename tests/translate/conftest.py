@@ -17,3 +17,6 @@ async def providers() -> AsyncIterator[tuple[FakeProviders, str]]:
     finally:
         server.should_exit = True
         await job
+
+
+from tests.e2e.conftest import emulator  # noqa: E402,F401  (the sandbox emulator fixture)

@@ -27,6 +27,7 @@ from .ports import AccountDirectory, AccountPort, NoAccounts, UrlGuard
 from .scheduler import NoAccountAvailable, QueueFull, Scheduler
 from .selection import Criteria, resolve_modes
 from .tracker import LEADER_KEY, Tracker
+from .translation import EnglishPrompt, PromptTranslator, TranslationRefused
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class TaskService:
                  limits: EngineLimits, ids: TaskIdGenerator | None = None, *,
                  accounts: AccountDirectory | None = None,
                  uploads_dir: Path | None = None, url_guard: UrlGuard | None = None,
-                 forward_guard: UrlGuard | None = None) -> None:
+                 forward_guard: UrlGuard | None = None, translator: PromptTranslator | None = None) -> None:
         self._repo = repo
         self._tracker = tracker
         self._scheduler = scheduler
@@ -142,6 +143,7 @@ class TaskService:
         self._accounts: AccountDirectory = accounts or NoAccounts()
         self.uploads_dir = uploads_dir or Path("data") / "uploads"
         self._url_guard = url_guard
+        self._translator = translator
         self._forward_guard = forward_guard  # URLs we hand to Discord: Midjourney fetches them, not us
 
     # -- shared helpers for the use cases --------------------------------------------------------
@@ -251,6 +253,21 @@ class TaskService:
                                 properties={"promptEn": prompt, "bannedWord": banned})
         return None
 
+    async def english(self, prompt: str) -> EnglishPrompt | SubmitResult:
+        """The prompt Midjourney gets: translated when translation is configured (engine/translation.py),
+        then checked for banned words in English, as midjourney-proxy checks them."""
+        if self._translator is None or not self._translator.enabled:
+            return EnglishPrompt(prompt)
+        try:
+            english = await self._translator.english(prompt)
+        except TranslationRefused as exc:
+            return SubmitResult(SubmitCode.FAILURE, str(exc))
+        if english.prompt_en != prompt:
+            problem = self.validate_prompt(english.prompt_en)
+            if problem is not None:
+                return problem
+        return english
+
     async def submit_imagine(self, request: ImagineRequest) -> SubmitResult:
         """Imagine's one entry point, for every face: check it, build the task, place it on an account.
 
@@ -270,14 +287,19 @@ class TaskService:
                 images = [decode_image_data_url(v, field=f"base64Array[{i}]") for i, v in enumerate(request.images)]
             except InvalidImage as exc:
                 return SubmitResult(SubmitCode.VALIDATION_ERROR, str(exc))
-        task = self.new_task(TaskAction.IMAGINE, bot_type=request.bot_type, prompt=prompt, prompt_en=prompt,
-                             description=f"/imagine {prompt}", state=request.state,
+        english = await self.english(prompt)
+        if isinstance(english, SubmitResult):
+            return english
+        task = self.new_task(TaskAction.IMAGINE, bot_type=request.bot_type, prompt=prompt,
+                             prompt_en=english.prompt_en, description=f"/imagine {prompt}", state=request.state,
                              notify_hook=self.notify_hook(request.notify_hook))
         task.extra.update(request.extra)
+        if english.detail is not None:
+            task.extra["translation"] = english.detail
         stamp_owner(task, request.owner)
         if images:
             uploads = [await self.store_upload(task.id, n, image) for n, image in enumerate(images)]
-            set_interaction(task, SlashSpec("imagine", [payloads.string_option("prompt", prompt)],
+            set_interaction(task, SlashSpec("imagine", [payloads.string_option("prompt", task.prompt_en)],
                                             application_id=APPLICATION_IDS[request.bot_type],
                                             reference_images=uploads))
         return await self.place(task, request.account_filter,

@@ -106,11 +106,16 @@ class Submissions:
         problem = self._service.validate_prompt(prompt) or await self._hook_problem(common)
         if problem is not None:
             return problem
-        task = self._service.new_task(TaskAction.SHORTEN, bot_type=common.bot_type, prompt=prompt, prompt_en=prompt,
-                                      description=f"/shorten {prompt}", state=common.state,
-                                      notify_hook=self._service.notify_hook(common.notify_hook))
+        english = await self._service.english(prompt)
+        if isinstance(english, SubmitResult):
+            return english
+        task = self._service.new_task(TaskAction.SHORTEN, bot_type=common.bot_type, prompt=prompt,
+                                      prompt_en=english.prompt_en, description=f"/shorten {prompt}",
+                                      state=common.state, notify_hook=self._service.notify_hook(common.notify_hook))
+        if english.detail is not None:
+            task.extra["translation"] = english.detail
         stamp_owner(task, common.owner)
-        set_interaction(task, SlashSpec("shorten", [payloads.string_option("prompt", prompt)],
+        set_interaction(task, SlashSpec("shorten", [payloads.string_option("prompt", english.prompt_en)],
                                         application_id=APPLICATION_IDS[common.bot_type]))
         return await self._service.place(task, common.account_filter, path_mode=common.path_mode)
 
