@@ -66,7 +66,8 @@ async def test_imagine_button_describe_blend_seed_cancel(emulator: Emulator, tmp
 
 async def test_a_parent_with_a_child_cancelled_before_midjourney_answered(tmp_path: Path) -> None:
     async with running_emulator(never_ack_triggers=["upsample::2"]) as emulator:
-        settings = proxy_settings(emulator, tmp_path, useapi={"submit_wait_seconds": 0.3})
+        # U1 is answered well within the wait even on a loaded machine; U2 (never acknowledged) is not.
+        settings = proxy_settings(emulator, tmp_path, useapi={"submit_wait_seconds": 2.0})
         async with running_proxy(settings) as proxy:
             client = proxy.client
             grid = await imagine_completed(client, "a patient lighthouse")

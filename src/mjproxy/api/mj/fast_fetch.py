@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 
 from ...domain.task import task_json
+from ...store.errors import DatabaseUnavailable
 from ..auth import require_user
 from ..errors import ApiError
 from .encoding import json_bytes
@@ -58,9 +59,9 @@ async def answer_fetch(scope: dict[str, Any], service: TaskService | None, send:
         return False
     try:
         principal = await require_user(Request(scope))
-    except ApiError:
-        return False  # the route answers the refusal
-    task = await service.get(task_id, owner=principal.owner)
+        task = await service.get(task_id, owner=principal.owner)
+    except (ApiError, DatabaseUnavailable):
+        return False  # the route answers the refusal (401/403, or 503 while the database is away)
     if task is None:
         return False
     body = json_bytes(task_json(task))
